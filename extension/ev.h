@@ -1,0 +1,50 @@
+/* Cross-file API of the pg_eventlog extension. */
+#ifndef EV_H
+#define EV_H
+
+#include "postgres.h"
+#include "utils/elog.h"
+
+/* SQLSTATEs of our own (class LG: pg_eventlog). */
+#define ERRCODE_EV_APPEND_ONLY	MAKE_SQLSTATE('L','G','0','0','1')
+#define ERRCODE_EV_VERSION_CONFLICT	MAKE_SQLSTATE('L','G','0','0','2')
+
+/* Envelope limits, in bytes; the CHECK constraints of every log say the same. */
+#define EV_TENANT_MAX		128
+#define EV_EVENT_TYPE_MAX	200
+#define EV_SUBJECT_MAX		1024
+
+/* GUCs (ev.c) */
+extern int	ev_max_batch_events;
+
+/* appendonly.c: the extension's own maintenance paths may change stored events. */
+extern void EvBypassBegin(void);
+extern void EvBypassEnd(void);
+extern bool EvBypassActive(void);
+/* Whether any row was routed to a default partition since the last call; resets the flag. */
+extern bool EvTakeDefaultRowsNoted(void);
+
+/* maint.c: helpers to run internal SQL as the role that owns the logs. */
+extern Oid	EvAdminRoleOid(void);
+extern bool EvCallerIsAdmin(void);
+extern void EvRequireAdmin(const char *what);
+extern void EvRescueDefaults(Oid logrelid);
+
+/* uuidv7.c */
+extern void EvNewUuidV7(unsigned char *buf);
+
+/* ingest.c */
+typedef struct EvValidateOpts
+{
+	const char *unit;			/* "event" or "line": how positions are named */
+	bool		allow_received_at;	/* bulk loads by eventlog_admin */
+	const char *bound_tenant;	/* eventlog.tenant for non-admin writers, or NULL */
+} EvValidateOpts;
+
+extern void EvValidateEvent(void *jsonb_container, int position, const EvValidateOpts *opts);
+extern uint64 EvInsertJsonbArray(Oid logrelid, Datum events_jsonb);
+extern void EvCheckLogAndInsertPriv(Oid logrelid);
+extern Oid	EvLogOwner(Oid logrelid);
+extern void EvRequireLog(Oid relid);
+
+#endif							/* EV_H */
