@@ -10,7 +10,8 @@ OBJS = \
 	extension/uuidv7.o \
 	extension/ingest.o \
 	extension/copyin.o \
-	extension/maint.o
+	extension/maint.o \
+	extension/bgworker.o
 
 # The control file lives in extension/, so it is installed as DATA rather
 # than through EXTENSION (which expects it next to this Makefile).

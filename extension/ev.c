@@ -4,6 +4,7 @@
 #include <limits.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "compat.h"
@@ -39,5 +40,35 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("eventlog.maintenance_interval",
+							"Seconds between runs of eventlog.run_maintenance() by the background worker.",
+							"Needs pg_eventlog in shared_preload_libraries.",
+							&ev_maintenance_interval,
+							600, 1, 7 * 24 * 3600,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("eventlog.maintenance_databases",
+							   "Comma-separated databases in which the background worker runs maintenance.",
+							   "Empty: the background worker does nothing.",
+							   &ev_maintenance_databases,
+							   "",
+							   PGC_POSTMASTER,
+							   GUC_LIST_INPUT,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("eventlog.maintenance_role",
+							   "Role the background worker runs maintenance as (empty: bootstrap superuser).",
+							   NULL,
+							   &ev_maintenance_role,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("eventlog");
+
+	if (process_shared_preload_libraries_in_progress)
+		EvRegisterMaintenanceWorkers();
 }

@@ -14,8 +14,14 @@
 #define EV_EVENT_TYPE_MAX	200
 #define EV_SUBJECT_MAX		1024
 
-/* GUCs (ev.c) */
+/* GUCs (ev.c, bgworker.c) */
 extern int	ev_max_batch_events;
+extern int	ev_maintenance_interval;
+extern char *ev_maintenance_databases;
+extern char *ev_maintenance_role;
+
+/* bgworker.c */
+extern void EvRegisterMaintenanceWorkers(void);
 
 /* appendonly.c: the extension's own maintenance paths may change stored events. */
 extern void EvBypassBegin(void);
