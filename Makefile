@@ -15,8 +15,18 @@ OBJS = \
 
 # The control file lives in extension/, so it is installed as DATA rather
 # than through EXTENSION (which expects it next to this Makefile).
+# The install script of the current version is built from one part per
+# feature (extension/sql/NN_feature.sql, in name order); released versions'
+# scripts and upgrade scripts are committed as they are.
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" extension/pg_eventlog.control)
 MODULEDIR = extension
-DATA = extension/pg_eventlog.control $(wildcard extension/pg_eventlog--*.sql)
+DATA_built = extension/pg_eventlog--$(EXTVERSION).sql
+DATA = extension/pg_eventlog.control $(filter-out $(DATA_built),$(wildcard extension/pg_eventlog--*.sql))
+
+extension/pg_eventlog--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql))
+	{ echo "-- pg_eventlog $(EXTVERSION). Built from extension/sql/*.sql: edit those, not this file."; \
+	  printf '%s\n' '\echo Use "CREATE EXTENSION pg_eventlog" to load this file. \quit'; \
+	  for f in $^; do echo; echo "-- ===== $$f"; cat $$f; done; } > $@
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --dbname=eventlog_regress

@@ -1,7 +1,5 @@
--- pg_eventlog 0.1.0: partitioned append-only event logs, bulk ingest, queries.
--- Frozen once released: changes ship as pg_eventlog--0.1.0--0.1.1.sql and later.
-
-\echo Use "CREATE EXTENSION pg_eventlog" to load this file. \quit
+-- Core: roles, catalog, append-only rule, log lifecycle, ingest, queries.
+-- Part of pg_eventlog--0.1.0.sql (the Makefile concatenates extension/sql/*.sql in name order).
 
 -------------------------------------------------------------------------------
 -- Roles. Cluster-wide, so created only when missing and never dropped here.
