@@ -29,11 +29,15 @@ extension/pg_eventlog--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)
 	  for f in $^; do echo; echo "-- ===== $$f"; cat $$f; done; } > $@
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --dbname=eventlog_regress
+CONTRIB_TESTDB = eventlog_regress
 PG_CPPFLAGS = -I$(srcdir)/extension -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+# Guarded so that `make test` and `make demo` can start on a fresh machine
+# that has no pg_config yet (their scripts install it first).
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
 include $(PGXS)
+endif
 
 .PHONY: sidecar sidecar-check test demo bench check-sidecar deps
 
