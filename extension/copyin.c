@@ -5,7 +5,10 @@
  *
  * The caller's INSERT privilege is checked as the caller; the COPY itself runs
  * as the log's owner, because COPY FROM refuses tables with row-level security
- * for everyone else. copy_in does no dedup: it is the raw bulk path.
+ * for everyone else. A session bound to a tenant (eventlog.tenant) gets a
+ * COPY WHERE clause that raises an error for any other tenant's row. The COPY
+ * formats do no dedup (the raw bulk path; eventlogd dedups before it); ndjson
+ * is ingest() in lines, dedup included.
  */
 #include "postgres.h"
 
@@ -16,7 +19,12 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
 #include "parser/parse_node.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_collate.h"
+#include "parser/parse_expr.h"
 #include "parser/parse_relation.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -27,6 +35,7 @@
 #include "ev.h"
 
 PG_FUNCTION_INFO_V1(ev_copy_in);
+PG_FUNCTION_INFO_V1(ev_require_tenant);
 
 /* The envelope columns, in the order text/csv/binary rows carry them. */
 static const char *const envelope_columns[] = {
@@ -63,23 +72,42 @@ IsEnvelopeColumn(const char *name)
 	return false;
 }
 
+/* Whether tok looks like a column name (a header cell rather than data). */
+static bool
+LooksLikeIdentifier(const char *tok)
+{
+	if (!((*tok >= 'a' && *tok <= 'z') || (*tok >= 'A' && *tok <= 'Z') || *tok == '_'))
+		return false;
+	for (; *tok; tok++)
+		if (!((*tok >= 'a' && *tok <= 'z') || (*tok >= 'A' && *tok <= 'Z') ||
+			  (*tok >= '0' && *tok <= '9') || *tok == '_'))
+			return false;
+	return true;
+}
+
 /*
- * If the first line of csv data is a header naming envelope columns, returns
- * them as a column list; otherwise NIL (rows then carry all nine columns).
+ * If the first line of text or csv data is a header (every cell a bare
+ * identifier, as no data row of the envelope can be: an event_id or a payload
+ * is never one), returns its columns; otherwise NIL, and rows carry all nine
+ * columns. A header naming anything but envelope columns is an error.
  */
 static List *
-CsvHeaderColumns(const char *data, size_t len)
+HeaderColumns(const char *data, size_t len, char delim)
 {
 	const char *eol = memchr(data, '\n', len);
 	size_t		linelen = eol ? (size_t) (eol - data) : len;
 	char	   *line = pnstrdup(data, linelen);
+	char		delims[2] = {delim, '\0'};
 	List	   *cols = NIL;
 	char	   *tok;
 	char	   *save;
+	const char *unknown = NULL;
 
+	if (memchr(data, '\0', linelen) != NULL)
+		return NIL;				/* not a header; COPY reports the bad byte */
 	if (linelen > 0 && line[linelen - 1] == '\r')
 		line[linelen - 1] = '\0';
-	for (tok = strtok_r(line, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+	for (tok = strtok_r(line, delims, &save); tok != NULL; tok = strtok_r(NULL, delims, &save))
 	{
 		size_t		tlen;
 
@@ -88,22 +116,77 @@ CsvHeaderColumns(const char *data, size_t len)
 		tlen = strlen(tok);
 		while (tlen > 0 && tok[tlen - 1] == ' ')
 			tok[--tlen] = '\0';
-		if (tlen >= 2 && tok[0] == '"' && tok[tlen - 1] == '"')
+		if (delim == ',' && tlen >= 2 && tok[0] == '"' && tok[tlen - 1] == '"')
 		{
 			tok[tlen - 1] = '\0';
 			tok++;
 		}
-		if (!IsEnvelopeColumn(tok))
-			return NIL;
+		if (!LooksLikeIdentifier(tok))
+			return NIL;			/* a data row */
+		if (!IsEnvelopeColumn(tok) && unknown == NULL)
+			unknown = pstrdup(tok);
 		cols = lappend(cols, makeString(pstrdup(tok)));
 	}
+	if (unknown != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("header names unknown column \"%s\"", unknown),
+				 errhint("The columns are event_id, tenant_id, event_type, subject, occurred_at, "
+						 "received_at, schema_version, payload and metadata.")));
 	return cols;
+}
+
+/*
+ * COPY's WHERE clause for a session bound to one tenant: a check that raises
+ * an error for any other tenant's row (COPY itself knows nothing of
+ * row-level security), so a rejected row stops the whole COPY.
+ */
+static List *
+TenantCheckClause(ParseState *pstate, const char *tenant)
+{
+	ColumnRef  *col = makeNode(ColumnRef);
+	A_Const    *val = makeNode(A_Const);
+	FuncCall   *call;
+	Node	   *where;
+
+	col->fields = list_make1(makeString("tenant_id"));
+	col->location = -1;
+	val->val.sval.type = T_String;
+	val->val.sval.sval = pstrdup(tenant);
+	val->location = -1;
+	call = makeFuncCall(list_make2(makeString("eventlog"), makeString("_require_tenant")),
+						list_make2(col, val), COERCE_EXPLICIT_CALL, -1);
+	where = transformExpr(pstate, (Node *) call, EXPR_KIND_COPY_WHERE);
+	where = coerce_to_boolean(pstate, where, "WHERE");
+	assign_expr_collations(pstate, where);
+	return make_ands_implicit((Expr *) where);
+}
+
+/* _require_tenant(tenant_id text, bound text) RETURNS boolean: raises unless they match. */
+Datum
+ev_require_tenant(PG_FUNCTION_ARGS)
+{
+	char	   *bound;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_BOOL(true);	/* the NOT NULL constraint reports it */
+	bound = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (strcmp(text_to_cstring(PG_GETARG_TEXT_PP(0)), bound) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("tenant \"%s\" is not the session's tenant \"%s\"",
+						text_to_cstring(PG_GETARG_TEXT_PP(0)), bound),
+				 errdetail("This session set eventlog.tenant, which limits its writes to that tenant; "
+						   "nothing of the data was written.")));
+	PG_RETURN_BOOL(true);
 }
 
 /* Runs COPY FROM over data into the log as its owner; returns rows copied. */
 static uint64
-CopyBuffer(Oid logrelid, const char *data, size_t len, const char *format)
+CopyBuffer(Oid logrelid, const char *data, size_t len, const char *format,
+		   const char *bound_tenant)
 {
+	Node	   *where = NULL;
 	Relation	rel;
 	ParseState *pstate;
 	ParseNamespaceItem *nsitem;
@@ -119,9 +202,9 @@ CopyBuffer(Oid logrelid, const char *data, size_t len, const char *format)
 
 	options = list_make2(makeDefElem("format", (Node *) makeString(pstrdup(format)), -1),
 						 makeDefElem("encoding", (Node *) makeString("UTF8"), -1));
-	if (strcmp(format, "csv") == 0)
+	if (strcmp(format, "csv") == 0 || strcmp(format, "text") == 0)
 	{
-		attnames = CsvHeaderColumns(data, len);
+		attnames = HeaderColumns(data, len, format[0] == 'c' ? ',' : '\t');
 		if (attnames != NIL)
 			options = lappend(options, makeDefElem("header", (Node *) makeBoolean(true), -1));
 	}
@@ -133,6 +216,11 @@ CopyBuffer(Oid logrelid, const char *data, size_t len, const char *format)
 	pstate = make_parsestate(NULL);
 	nsitem = addRangeTableEntryForRelation(pstate, rel, RowExclusiveLock, NULL, false, false);
 	nsitem->p_rte->requiredPerms = ACL_INSERT;
+	if (bound_tenant != NULL)
+	{
+		addNSItemToQuery(pstate, nsitem, false, true, true);
+		where = (Node *) TenantCheckClause(pstate, bound_tenant);
+	}
 
 	source_data = data;
 	source_len = len;
@@ -142,7 +230,7 @@ CopyBuffer(Oid logrelid, const char *data, size_t len, const char *format)
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(EvLogOwner(logrelid), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	(void) EvTakeDefaultRowsNoted();
-	cstate = BeginCopyFrom(pstate, rel, NULL, NULL, false, CopyFromSource, attnames, options);
+	cstate = BeginCopyFrom(pstate, rel, where, NULL, false, CopyFromSource, attnames, options);
 	processed = CopyFrom(cstate);
 	EndCopyFrom(cstate);
 	CommandCounterIncrement();
@@ -176,7 +264,7 @@ IngestNdjson(Oid logrelid, const char *data, size_t len)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
-	EvValidateOpts opts = {"line", true, NULL};
+	EvValidateOpts opts = {"line", EvCallerIsAdmin(), EvBoundTenant()};
 	LineContext lc = {0};
 	ErrorContextCallback errcb;
 	size_t		pos = 0;
@@ -269,6 +357,7 @@ ev_copy_in(PG_FUNCTION_ARGS)
 	if (strcmp(format, "ndjson") == 0)
 		n = IngestNdjson(logrelid, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data));
 	else
-		n = CopyBuffer(logrelid, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), format);
+		n = CopyBuffer(logrelid, VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), format,
+					   EvBoundTenant());
 	PG_RETURN_INT64((int64) n);
 }

@@ -52,5 +52,6 @@ extern uint64 EvInsertJsonbArray(Oid logrelid, Datum events_jsonb);
 extern void EvCheckLogAndInsertPriv(Oid logrelid);
 extern Oid	EvLogOwner(Oid logrelid);
 extern void EvRequireLog(Oid relid);
+extern const char *EvBoundTenant(void);
 
 #endif							/* EV_H */

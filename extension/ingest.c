@@ -40,8 +40,7 @@ typedef struct LogCacheEntry
 {
 	Oid			relid;			/* hash key */
 	bool		valid;
-	Interval	dedup_window;
-	SPIPlanPtr	ingest_plan;	/* ($1 jsonb, $2 interval) */
+	SPIPlanPtr	ingest_plan;	/* ($1 jsonb, $2 regclass) */
 	SPIPlanPtr	append_plan;	/* new id: no dedup lookup */
 	SPIPlanPtr	append_idem_plan;	/* caller's id: skip if stored in the window */
 } LogCacheEntry;
@@ -111,7 +110,7 @@ GetLogEntry(Oid relid)
 
 	ResetEntry(entry);
 	values[0] = ObjectIdGetDatum(relid);
-	if (SPI_execute_with_args("SELECT dedup_window FROM eventlog.log_config WHERE log = $1",
+	if (SPI_execute_with_args("SELECT 1 FROM eventlog.log_config WHERE log = $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read eventlog.log_config");
 	if (SPI_processed == 0)
@@ -119,14 +118,9 @@ GetLogEntry(Oid relid)
 		hash_search(log_cache, &relid, HASH_REMOVE, NULL);
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("relation \"%s\" is not an event log", get_rel_name(relid)),
+				 errmsg("relation \"%s\" is not an event log",
+						DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)))),
 				 errhint("Create logs with eventlog.create_log().")));
-	}
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-		entry->dedup_window = *DatumGetIntervalP(d);
 	}
 	entry->valid = true;
 	return entry;
@@ -168,8 +162,8 @@ EvCheckLogAndInsertPriv(Oid logrelid)
 }
 
 /* eventlog.tenant when it binds this caller (set, and caller not eventlog_admin), else NULL. */
-static const char *
-BoundTenant(void)
+const char *
+EvBoundTenant(void)
 {
 	const char *t = GetConfigOption("eventlog.tenant", true, false);
 
@@ -452,13 +446,16 @@ IngestPlan(LogCacheEntry *entry, Oid logrelid)
 	{
 		char	   *log = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(logrelid)));
 		char	   *sql;
-		Oid			argtypes[2] = {JSONBOID, INTERVALOID};
+		Oid			argtypes[2] = {JSONBOID, REGCLASSOID};
 		SPIPlanPtr	plan;
 
 		/*
 		 * DISTINCT ON drops repeats inside the batch (first one wins);
-		 * NOT EXISTS skips ids stored in the dedup window (same tenant, so
-		 * the lookup is pruned to one bucket and the window's partitions).
+		 * NOT EXISTS skips ids of the same tenant stored within the dedup
+		 * window around the event's received_at (now() unless a bulk load of
+		 * history sets it), so the lookup is pruned to one bucket and the
+		 * window's partitions. The window is read at each execution, so
+		 * set_dedup_window() applies at once.
 		 */
 		sql = psprintf("WITH src AS ("
 					   " SELECT coalesce(r.event_id, eventlog.uuidv7()) AS event_id, r.tenant_id,"
@@ -469,13 +466,16 @@ IngestPlan(LogCacheEntry *entry, Oid logrelid)
 					   " schema_version int, payload jsonb, metadata jsonb)) WITH ORDINALITY"
 					   " AS r(event_id, tenant_id, event_type, subject, occurred_at, received_at,"
 					   " schema_version, payload, metadata, ord)),"
-					   " firsts AS (SELECT DISTINCT ON (event_id) * FROM src ORDER BY event_id, ord)"
+					   " firsts AS (SELECT DISTINCT ON (tenant_id, event_id) * FROM src"
+					   " ORDER BY tenant_id, event_id, ord),"
+					   " w AS (SELECT c.dedup_window FROM eventlog.log_config c WHERE c.log = $2)"
 					   " INSERT INTO %s (event_id, tenant_id, event_type, subject, occurred_at,"
 					   " received_at, schema_version, payload, metadata)"
 					   " SELECT f.event_id, f.tenant_id, f.event_type, f.subject, f.occurred_at,"
-					   " f.received_at, f.schema_version, f.payload, f.metadata FROM firsts f"
+					   " f.received_at, f.schema_version, f.payload, f.metadata FROM firsts f, w"
 					   " WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE x.event_id = f.event_id"
-					   " AND x.tenant_id = f.tenant_id AND x.received_at >= now() - $2)"
+					   " AND x.tenant_id = f.tenant_id AND x.received_at >= f.received_at - w.dedup_window"
+					   " AND x.received_at <= f.received_at + w.dedup_window)"
 					   " ORDER BY f.ord", log, log);
 		plan = SPI_prepare(sql, 2, argtypes);
 		if (plan == NULL)
@@ -520,7 +520,7 @@ IngestWork(Oid logrelid, void *arg)
 	uint64		n;
 
 	values[0] = ia->events;
-	values[1] = IntervalPGetDatum(&entry->dedup_window);
+	values[1] = ObjectIdGetDatum(logrelid);
 	(void) EvTakeDefaultRowsNoted();
 	rc = SPI_execute_plan(IngestPlan(entry, logrelid), values, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
@@ -568,7 +568,7 @@ ev_ingest(PG_FUNCTION_ARGS)
 	EvCheckLogAndInsertPriv(logrelid);
 	opts.unit = "event";
 	opts.allow_received_at = EvCallerIsAdmin();
-	opts.bound_tenant = BoundTenant();
+	opts.bound_tenant = EvBoundTenant();
 	n = ValidateArray(events, &opts);
 	if (n == 0)
 		PG_RETURN_INT64(0);
@@ -594,7 +594,7 @@ AppendPlan(LogCacheEntry *entry, Oid logrelid, bool idempotent)
 	{
 		char	   *log = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(logrelid)));
 		Oid			argtypes[9] = {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
-		JSONBOID, JSONBOID, INTERVALOID, INT4OID};
+		JSONBOID, JSONBOID, REGCLASSOID, INT4OID};
 		char	   *sql;
 		SPIPlanPtr	plan;
 
@@ -603,8 +603,9 @@ AppendPlan(LogCacheEntry *entry, Oid logrelid, bool idempotent)
 					   " SELECT $1, $2, $3, $4, $5, $9, $6, $7%s",
 					   log,
 					   idempotent ?
-					   psprintf(" WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE x.event_id = $1"
-								" AND x.tenant_id = $2 AND x.received_at >= now() - $8)", log) :
+					   psprintf(" WHERE NOT EXISTS (SELECT 1 FROM %s x, eventlog.log_config c"
+								" WHERE c.log = $8 AND x.event_id = $1 AND x.tenant_id = $2"
+								" AND x.received_at >= now() - c.dedup_window)", log) :
 					   "");
 		plan = SPI_prepare(sql, 9, argtypes);
 		if (plan == NULL)
@@ -624,7 +625,7 @@ AppendWork(Oid logrelid, void *arg)
 	int			rc;
 	uint64		n;
 
-	aa->values[7] = IntervalPGetDatum(&entry->dedup_window);
+	aa->values[7] = ObjectIdGetDatum(logrelid);
 	aa->nulls[7] = ' ';
 	(void) EvTakeDefaultRowsNoted();
 	rc = SPI_execute_plan(AppendPlan(entry, logrelid, aa->idempotent), aa->values, aa->nulls, false, 0);
@@ -692,7 +693,7 @@ ev_append(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("metadata must be a JSON object or null")));
 
-	bound = BoundTenant();
+	bound = EvBoundTenant();
 	if (bound != NULL && strcmp(bound, text_to_cstring(PG_GETARG_TEXT_PP(1))) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -87,7 +87,8 @@ ev_uuidv7(PG_FUNCTION_ARGS)
 	if (TIMESTAMP_NOT_FINITE(ts))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range for uuidv7: infinity")));
+				 errmsg("timestamp out of range for uuidv7: %s",
+						TIMESTAMP_IS_NOBEGIN(ts) ? "-infinity" : "infinity")));
 	MakeUuidV7(uuid->data, ts + EPOCH_DIFF_USECS);
 	PG_RETURN_UUID_P(uuid);
 }

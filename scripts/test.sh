@@ -34,6 +34,12 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# The shared real-world events (sql/webhooks.sql): an absolute path, because
+# the server reads the file itself.
+if [ -z "${EVENTLOG_DATA_DIR:-}" ] && [ -d "$ROOT/../shared/data" ]; then
+	EVENTLOG_DATA_DIR=$(cd "$ROOT/../shared/data" && pwd -P)
+	export EVENTLOG_DATA_DIR
+fi
 cd "$ROOT" || exit 1
 
 export PG_CONFIG=${PG_CONFIG:-pg_config}

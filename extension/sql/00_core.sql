@@ -66,7 +66,7 @@ CREATE TABLE @extschema@.maintenance_runs (
 	partitions_after int NOT NULL
 );
 COMMENT ON TABLE @extschema@.maintenance_runs IS 'What each run_maintenance() did and how long it took.';
-GRANT SELECT, INSERT ON @extschema@.maintenance_runs TO eventlog_admin;
+GRANT SELECT, INSERT, DELETE ON @extschema@.maintenance_runs TO eventlog_admin;
 GRANT USAGE ON SEQUENCE @extschema@.maintenance_runs_id_seq TO eventlog_admin;
 
 -- eventlogd writes its spool position here in the same transaction as each
@@ -382,9 +382,12 @@ BEGIN
 					   v_partman, v_b.parent_table) INTO v_template;
 		EXECUTE format('DELETE FROM %s.part_config WHERE parent_table = %L', v_partman, v_b.parent_table);
 		IF v_template IS NOT NULL THEN
-			EXECUTE format('DROP TABLE IF EXISTS %s', v_template);
+			-- pg_partman stores it unquoted ("partman.template_public_Mixed Case_b0")
+			EXECUTE format('DROP TABLE IF EXISTS %I.%I', split_part(v_template, '.', 1),
+						   substr(v_template, strpos(v_template, '.') + 1));
 		END IF;
 	END LOOP;
+	DELETE FROM @extschema@.maintenance_runs WHERE log = p_log;
 	DELETE FROM @extschema@.log_config WHERE log = p_log;
 	EXECUTE format('DROP TABLE %s', p_log);
 END
@@ -402,6 +405,9 @@ CREATE FUNCTION @extschema@._rescue_defaults(p_log regclass)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+-- partition_data_time() says NOTICE "relation partman_temp_data_storage
+-- already exists" on every call after the first: noise for ingest's callers.
+SET client_min_messages = warning
 AS $$
 DECLARE
 	v_partman text := @extschema@._partman_schema();
@@ -530,6 +536,12 @@ LANGUAGE c VOLATILE;
 COMMENT ON FUNCTION @extschema@.ingest(regclass, jsonb) IS
 'Appends a JSON array of events; skips event_ids stored in the dedup window; returns rows written.';
 
+-- copy_in's per-row check for sessions bound to a tenant (a COPY WHERE clause).
+CREATE FUNCTION @extschema@._require_tenant(tenant_id text, bound text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ev_require_tenant'
+LANGUAGE c VOLATILE;
+
 CREATE FUNCTION @extschema@.copy_in(log regclass, data bytea, format text DEFAULT 'text')
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'ev_copy_in'
@@ -540,6 +552,20 @@ COMMENT ON FUNCTION @extschema@.copy_in(regclass, bytea, text) IS
 -------------------------------------------------------------------------------
 -- Queries. SECURITY INVOKER: readers' row-level security applies.
 -------------------------------------------------------------------------------
+-- Raises 42809 unless p_log is an event log.
+CREATE FUNCTION @extschema@._require_log(p_log regclass)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM @extschema@.log_config c WHERE c.log = p_log) THEN
+		RAISE EXCEPTION 'relation "%" is not an event log', p_log
+			USING ERRCODE = '42809', HINT = 'Create logs with eventlog.create_log().';
+	END IF;
+END
+$$;
+
 CREATE FUNCTION @extschema@.events(log regclass, tenant_id text, from_ts timestamptz, to_ts timestamptz,
 								   event_type text DEFAULT NULL, subject text DEFAULT NULL,
 								   after_event uuid DEFAULT NULL, max_rows int DEFAULT 1000)
@@ -554,6 +580,7 @@ BEGIN
 	IF log IS NULL OR tenant_id IS NULL OR from_ts IS NULL OR to_ts IS NULL THEN
 		RAISE EXCEPTION 'log, tenant_id, from_ts and to_ts must not be null' USING ERRCODE = '22004';
 	END IF;
+	PERFORM @extschema@._require_log(log);
 	IF max_rows IS NULL OR max_rows < 1 OR max_rows > 100000 THEN
 		RAISE EXCEPTION 'max_rows must be between 1 and 100000: %', max_rows USING ERRCODE = '22023';
 	END IF;
@@ -598,6 +625,7 @@ DECLARE
 	v_cols text := 'event_id, tenant_id, event_type, subject, occurred_at, received_at,'
 				   ' schema_version, payload, metadata';
 BEGIN
+	PERFORM @extschema@._require_log(log);
 	-- A UUIDv7 carries its time: look in the partitions around it first
 	-- (producers' clocks run ahead by up to an hour, or buffer up to a day).
 	IF v_t IS NOT NULL THEN
@@ -619,6 +647,7 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	PERFORM @extschema@._require_log(log);
 	IF subject IS NULL OR tenant_id IS NULL THEN
 		RAISE EXCEPTION 'tenant_id and subject must not be null' USING ERRCODE = '22004';
 	END IF;
@@ -658,11 +687,12 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	v record;
-	v_bound text;
+	-- Counting a leaf needs the owner's rights (readers may read the log
+	-- only through its root, under row-level security): others get estimates.
+	v_can_count boolean := pg_catalog.pg_has_role(current_user,
+		(SELECT relowner FROM pg_catalog.pg_class WHERE oid = partitions.log), 'USAGE');
 BEGIN
-	IF NOT EXISTS (SELECT FROM @extschema@.log_config c WHERE c.log = partitions.log) THEN
-		RAISE EXCEPTION 'relation "%" is not an event log', partitions.log USING ERRCODE = '42809';
-	END IF;
+	PERFORM @extschema@._require_log(partitions.log);
 	FOR v IN
 		SELECT t.relid, t.parentrelid, c.reltuples,
 			   pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS bound,
@@ -685,10 +715,11 @@ BEGIN
 		bytes := pg_catalog.pg_total_relation_size(v.relid);
 		-- Exact counts for default partitions (they are watched), small
 		-- partitions and when asked; the planner's estimate otherwise.
-		IF exact OR is_default OR v.reltuples < 0 OR pg_catalog.pg_relation_size(v.relid) < 16 * 1024 * 1024 THEN
+		IF v_can_count AND (exact OR is_default OR v.reltuples < 0
+							OR pg_catalog.pg_relation_size(v.relid) < 16 * 1024 * 1024) THEN
 			EXECUTE format('SELECT count(*) FROM %s', v.relid::regclass) INTO rows;
 		ELSE
-			rows := v.reltuples::bigint;
+			rows := CASE WHEN v.reltuples >= 0 THEN v.reltuples::bigint END;
 		END IF;
 		tier := 'hot';
 		RETURN NEXT;
