@@ -11,7 +11,8 @@ OBJS = \
 	extension/ingest.o \
 	extension/copyin.o \
 	extension/maint.o \
-	extension/bgworker.o
+	extension/bgworker.o \
+	extension/streams.o
 
 # The control file lives in extension/, so it is installed as DATA rather
 # than through EXTENSION (which expects it next to this Makefile).
@@ -28,7 +29,7 @@ extension/pg_eventlog--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)
 	  printf '%s\n' '\echo Use "CREATE EXTENSION pg_eventlog" to load this file. \quit'; \
 	  for f in $^; do echo; echo "-- ===== $$f"; cat $$f; done; } > $@
 
-REGRESS = setup uuidv7 create_log append_only ingest append copy_in queries pruning rls privileges maintenance webhooks
+REGRESS = setup uuidv7 create_log append_only ingest append copy_in queries pruning rls privileges maintenance webhooks streams
 CONTRIB_TESTDB = eventlog_regress
 PG_CPPFLAGS = -I$(srcdir)/extension -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
