@@ -49,12 +49,18 @@ _PG_init(void)
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
+	/*
+	 * Read once, when the server starts the workers. Not PGC_POSTMASTER:
+	 * that context can only be defined during shared_preload_libraries, and
+	 * the library is also loaded on first use in sessions of servers that
+	 * do not preload it.
+	 */
 	DefineCustomStringVariable("eventlog.maintenance_databases",
 							   "Comma-separated databases in which the background worker runs maintenance.",
-							   "Empty: the background worker does nothing.",
+							   "Read at server start; empty: no background worker.",
 							   &ev_maintenance_databases,
 							   "",
-							   PGC_POSTMASTER,
+							   PGC_SIGHUP,
 							   GUC_LIST_INPUT,
 							   NULL, NULL, NULL);
 
