@@ -59,7 +59,7 @@ ifneq ($(SIDECAR),)
 endif
 
 sidecar-check:
-	$(MAKE) -C sidecar check PG_CONFIG=$(PG_CONFIG)
+	$(MAKE) --no-print-directory -C sidecar check PG_CONFIG=$(PG_CONFIG)
 
 clean: clean-sidecar
 clean-sidecar:

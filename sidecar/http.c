@@ -1,0 +1,950 @@
+/*
+ * HTTP ingest API on libevent's evhttp: parse, validate, spool, and answer once durable.
+ *
+ * POST /v1/logs/{log}/events runs in the event loop: check auth, log, back-pressure;
+ * envelope_parse() the whole body (nothing is written if any event is bad); drop
+ * retries found in the dedup index; write every record in one spool batch; then hold
+ * the request until the sync thread reports its last seq durable (durability = fsync) or
+ * PostgreSQL has committed it (?ack=committed). Held requests are answered from
+ * http_on_synced() / http_on_committed(), which main.c calls when the spool or the
+ * flusher reports progress. This file never calls libpq and owns no file descriptor.
+ */
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <sys/queue.h>
+#include <string.h>
+
+#include "batch.h"
+#include "dedup.h"
+#include "envelope.h"
+#include "flusher.h"
+#include "http.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "spool.h"
+#include "stats.h"
+#include "timestamp.h"
+#include "uuid.h"
+
+#define SUB "http"
+#define LOW_WATERMARK 0.9		/* the spool takes events again below 90% of spool_max_bytes */
+
+/* A request held until its events are durable or committed. */
+struct waiter {
+	struct evhttp_request *req;
+	uint64_t	seq;			/* last seq of the request (or flush target) */
+	int			commit;			/* wait for PostgreSQL too */
+	int			is_flush;
+	int64_t		start_us;
+	int64_t		deadline_ms;
+	struct buf	body;			/* 202 response */
+	struct waiter *next;
+};
+
+struct http {
+	struct event_base *base;
+	struct evhttp *evh;
+	struct evhttp_bound_socket *bound[8];
+	size_t		nbound;
+	struct http_deps d;
+	struct waiter *sync_head,
+			   *sync_tail;		/* FIFO by seq */
+	struct waiter *commit_list;
+	size_t		nsync,
+				ncommit;
+	int			draining;
+	int			spool_full;
+	char	  **logs;			/* sorted? no: as read; NULL = unknown */
+	size_t		nlogs;
+	struct envelope_batch eb;
+	struct buf	rec;
+	struct buf	journal;
+	struct buf	resp;
+	int		   *local_set;
+	size_t		local_cap;
+	struct
+	{
+		struct ratelimit_tenant *t;
+		uint64_t	n;
+	}		   *tenants;
+	size_t		tenants_cap;
+	/* drain rate estimate */
+	uint64_t	last_committed;
+	int64_t		last_tick_ms;
+	double		drain_rate;
+};
+
+/* Send a JSON reply. */
+static void
+reply_json(struct evhttp_request *req, int code, const char *reason, const char *body, size_t len,
+		   int64_t retry_after)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(hdr, "Content-Type", "application/json");
+	if (retry_after > 0)
+	{
+		char		t[24];
+
+		snprintf(t, sizeof(t), "%" PRId64, retry_after);
+		evhttp_add_header(hdr, "Retry-After", t);
+	}
+	if (out)
+	{
+		evbuffer_add(out, body, len);
+		evbuffer_add(out, "\n", 1);
+	}
+	evhttp_send_reply(req, code, reason, out);
+	if (out)
+		evbuffer_free(out);
+}
+
+/* Send {"error": msg} with a status. */
+static void
+reply_error(struct evhttp_request *req, int code, const char *reason, const char *msg, int64_t retry_after)
+{
+	struct buf	b;
+
+	buf_init(&b);
+	if (buf_puts(&b, "{\"error\":") != EV_OK || buf_put_json_string(&b, msg, strlen(msg)) != EV_OK ||
+		buf_putc(&b, '}') != EV_OK)
+	{
+		buf_free(&b);
+		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	reply_json(req, code, reason, b.data, b.len, retry_after);
+	buf_free(&b);
+	switch (code)
+	{
+		case 400:
+			stats_add(&ev_stats.rejected_requests_400, 1);
+			break;
+		case 401:
+			stats_add(&ev_stats.rejected_requests_401, 1);
+			break;
+		case 403:
+			stats_add(&ev_stats.rejected_requests_403, 1);
+			break;
+		case 404:
+			stats_add(&ev_stats.rejected_requests_404, 1);
+			break;
+		case 413:
+			stats_add(&ev_stats.rejected_requests_413, 1);
+			break;
+		case 429:
+			stats_add(&ev_stats.rejected_requests_429, 1);
+			break;
+		case 503:
+			stats_add(&ev_stats.rejected_requests_503, 1);
+			break;
+		default:
+			break;
+	}
+}
+
+/* Seconds a client should wait while the spool is over its watermark. */
+static int64_t
+spool_retry_after(struct http *h)
+{
+	struct spool_stats st;
+	uint64_t	committed = flusher_committed_seq(h->d.fl);
+	double		pending,
+				secs;
+
+	spool_get_stats(h->d.sp, &st);
+	pending = st.written_seq > committed ? (double) (st.written_seq - committed) : 0;
+	if (h->drain_rate < 1)
+		return 10;
+	/* time to drain down to the low watermark at the current commit rate */
+	secs = pending * (1.0 - LOW_WATERMARK) / h->drain_rate;
+	return secs < 1 ? 1 : secs > 60 ? 60 : (int64_t) secs + 1;
+}
+
+/* Update the spool-full state with hysteresis (no flapping at the limit). */
+static void
+update_watermark(struct http *h)
+{
+	double		max = (double) h->d.cfg->spool_max_bytes;
+	uint64_t	bytes = spool_pending_bytes(h->d.sp, flusher_committed_seq(h->d.fl));
+
+	if (!h->spool_full && (double) bytes >= max)
+	{
+		h->spool_full = 1;
+		log_warning(SUB, "spool is full (%" PRIu64 " bytes not yet committed >= spool_max_bytes); answering 503 "
+					"until it drains below %.0f bytes", bytes, max * LOW_WATERMARK);
+	}
+	else if (h->spool_full && (double) bytes < max * LOW_WATERMARK)
+	{
+		h->spool_full = 0;
+		log_info(SUB, "spool below its low watermark (%" PRIu64 " bytes pending); accepting events again", bytes);
+	}
+}
+
+/* Find the canonical name of a log: exact, or the unique "schema.name" whose name matches. */
+static const char *
+lookup_log(struct http *h, const char *name)
+{
+	size_t		i;
+	const char *hit = NULL;
+	int			hits = 0;
+
+	if (h->logs == NULL)
+		return name;			/* list never read: accept, PostgreSQL decides at flush time */
+	for (i = 0; i < h->nlogs; i++)
+		if (strcmp(h->logs[i], name) == 0)
+			return h->logs[i];
+	if (strchr(name, '.') != NULL)
+		return NULL;
+	for (i = 0; i < h->nlogs; i++)
+	{
+		const char *dot = strrchr(h->logs[i], '.');
+
+		if (dot && strcmp(dot + 1, name) == 0)
+		{
+			hit = h->logs[i];
+			hits++;
+		}
+	}
+	return hits == 1 ? hit : NULL;
+}
+
+/* A log name as given in the URL: bounded, and only characters of (quoted) identifiers. */
+static int
+valid_log_name(const char *s)
+{
+	size_t		n = strlen(s),
+				i;
+
+	if (n == 0 || n > 200)
+		return 0;
+	for (i = 0; i < n; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+			  c == '.' || c == '$' || c == '"' || c == '-' || c >= 0x80))
+			return 0;
+	}
+	return 1;
+}
+
+/* Free a waiter. */
+static void
+waiter_free(struct waiter *w)
+{
+	buf_free(&w->body);
+	free(w);
+}
+
+/* Answer a waiter with its 202 (or 200 for flush). */
+static void
+waiter_finish(struct waiter *w)
+{
+	reply_json(w->req, w->is_flush ? 200 : 202, w->is_flush ? "OK" : "Accepted", w->body.data, w->body.len, 0);
+	if (!w->is_flush)
+		stats_observe(&ev_stats.ack_seconds, (uint64_t) (timestamp_now_us() - w->start_us));
+	waiter_free(w);
+}
+
+/* Hold w until its commit (list, scanned on progress). */
+static void
+commit_wait(struct http *h, struct waiter *w)
+{
+	w->commit = 1;
+	w->deadline_ms = log_now_ms() + h->d.cfg->flush_timeout_ms;
+	w->next = h->commit_list;
+	h->commit_list = w;
+	h->ncommit++;
+}
+
+/* Answer the requests whose records are durable. */
+void
+http_on_synced(struct http *h)
+{
+	uint64_t	synced = spool_synced_seq(h->d.sp);
+
+	while (h->sync_head && h->sync_head->seq <= synced)
+	{
+		struct waiter *w = h->sync_head;
+
+		h->sync_head = w->next;
+		if (h->sync_head == NULL)
+			h->sync_tail = NULL;
+		h->nsync--;
+		if (w->commit)
+			commit_wait(h, w);
+		else
+			waiter_finish(w);
+	}
+	if (h->commit_list)
+		http_on_committed(h);
+}
+
+/* Answer the requests whose events are committed. */
+void
+http_on_committed(struct http *h)
+{
+	uint64_t	committed = flusher_committed_seq(h->d.fl);
+	struct waiter **pp = &h->commit_list;
+
+	while (*pp)
+	{
+		struct waiter *w = *pp;
+
+		if (w->seq <= committed)
+		{
+			*pp = w->next;
+			h->ncommit--;
+			waiter_finish(w);
+		}
+		else
+			pp = &w->next;
+	}
+}
+
+/* Timeouts of commit waiters, watermarks, drain rate. */
+void
+http_tick(struct http *h)
+{
+	int64_t		now = log_now_ms();
+	struct waiter **pp = &h->commit_list;
+	uint64_t	committed;
+
+	while (*pp)
+	{
+		struct waiter *w = *pp;
+
+		if (now >= w->deadline_ms)
+		{
+			*pp = w->next;
+			h->ncommit--;
+			reply_error(w->req, 504, "Gateway Timeout",
+						w->is_flush ? "timed out waiting for PostgreSQL to commit; the events stay spooled"
+						: "accepted and durable in the spool, but not committed in PostgreSQL within flush_timeout",
+						0);
+			waiter_free(w);
+		}
+		else
+			pp = &w->next;
+	}
+	/* committed events, not the watermark: that one jumps when a restart skips replayed records */
+	committed = stats_get(&ev_stats.committed_events_total) + stats_get(&ev_stats.dead_letter_events_total);
+	if (h->last_tick_ms && now > h->last_tick_ms)
+	{
+		double		inst = (double) (committed - h->last_committed) * 1000.0 / (double) (now - h->last_tick_ms);
+
+		h->drain_rate = h->drain_rate * 0.7 + inst * 0.3;
+	}
+	h->last_committed = committed;
+	h->last_tick_ms = now;
+	update_watermark(h);
+}
+
+/* Bearer token of the request, or NULL. */
+static const char *
+bearer_token(struct evhttp_request *req, size_t *len)
+{
+	const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return NULL;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	*len = strlen(a);
+	return *len ? a : NULL;
+}
+
+/* Is event i a repeat of an earlier event of this request? (open-addressing set) */
+static int
+local_seen(struct http *h, size_t i)
+{
+	const struct event *e = &h->eb.events[i];
+	uint64_t	k;
+	size_t		mask = h->local_cap - 1,
+				p;
+
+	memcpy(&k, e->id + 8, 8);
+	p = (size_t) (k * 0x9e3779b97f4a7c15ULL >> 20) & mask;
+	for (;;)
+	{
+		int			v = h->local_set[p];
+
+		if (v < 0)
+		{
+			h->local_set[p] = (int) i;
+			return 0;
+		}
+		if (memcmp(h->eb.events[v].id, e->id, 16) == 0)
+			return 1;
+		p = (p + 1) & mask;
+	}
+}
+
+/* Append the 400 body listing every problem. */
+static int
+build_errors(struct http *h, struct buf *out)
+{
+	size_t		i;
+
+	if (buf_printf(out, "{\"error\":\"invalid events; nothing was written\",\"error_count\":%zu,\"errors\":[",
+				   h->eb.nerr_total) != EV_OK)
+		return EV_ERROR;
+	for (i = 0; i < h->eb.nerr; i++)
+	{
+		const struct envelope_error *e = &h->eb.errors[i];
+
+		if (buf_printf(out, "%s{\"line\":%d,\"index\":%d,\"field\":", i ? "," : "", e->line, e->index) != EV_OK ||
+			(e->field[0] ? buf_put_json_string(out, e->field, strlen(e->field)) : buf_puts(out, "null")) != EV_OK ||
+			buf_puts(out, ",\"message\":") != EV_OK ||
+			buf_put_json_string(out, e->message, strlen(e->message)) != EV_OK ||
+			buf_putc(out, '}') != EV_OK)
+			return EV_ERROR;
+	}
+	return buf_printf(out, "]%s}", h->eb.nerr < h->eb.nerr_total ? ",\"truncated\":true" : "");
+}
+
+/* POST /v1/logs/{log}/events */
+static void
+handle_events(struct http *h, struct evhttp_request *req, const char *logname, int ack_committed, int no_dedup)
+{
+	struct config *cfg = h->d.cfg;
+	int64_t		start_us = timestamp_now_us();
+	int64_t		now_s = start_us / 1000000;
+	const char *token_tenant = NULL;
+	const char *log;
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t		len = evbuffer_get_length(in);
+	const char *body;
+	size_t		i,
+				ndup = 0,
+				nnew = 0,
+				ntenants = 0;
+	uint32_t	loghash;
+	uint64_t	seq = 0;
+	char	   *dupflags = NULL;
+	struct waiter *w = NULL;
+	char		idtext[UUID_TEXT_LEN + 1];
+	int			first;
+
+	stats_add(&ev_stats.requests_total, 1);
+	if (h->draining)
+	{
+		reply_error(req, 503, "Service Unavailable", "eventlogd is shutting down; retry on another instance", 5);
+		return;
+	}
+	if (cfg->ntokens > 0)
+	{
+		size_t		tlen = 0;
+		const char *tok = bearer_token(req, &tlen);
+
+		if (tok == NULL || (token_tenant = config_token_tenant(cfg, tok, tlen)) == NULL)
+		{
+			evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer realm=\"eventlogd\"");
+			reply_error(req, 401, "Unauthorized", tok ? "unknown bearer token" : "missing bearer token (Authorization: Bearer ...)", 0);
+			return;
+		}
+	}
+	if (!valid_log_name(logname) || (log = lookup_log(h, logname)) == NULL)
+	{
+		char		m[300];
+
+		snprintf(m, sizeof(m), "unknown log \"%.200s\" (not in eventlog.logs)", logname);
+		reply_error(req, 404, "Not Found", m, 0);
+		return;
+	}
+	if (h->spool_full)
+	{
+		reply_error(req, 503, "Service Unavailable", "spool is full (PostgreSQL is not keeping up or is down); retry later",
+					spool_retry_after(h));
+		return;
+	}
+	if (len > (size_t) cfg->max_body_bytes)
+	{
+		reply_error(req, 413, "Payload Too Large", "request body is over max_body_bytes", 0);
+		return;
+	}
+	body = (const char *) evbuffer_pullup(in, -1);
+	if (len == 0 || body == NULL)
+	{
+		reply_error(req, 400, "Bad Request", "empty body: send NDJSON (one event per line) or a JSON array", 0);
+		return;
+	}
+	envelope_batch_free(&h->eb);
+	if (envelope_parse(&h->eb, body, len, start_us) != EV_OK)
+	{
+		reply_error(req, 500, "Internal Server Error", "out of memory", 0);
+		return;
+	}
+	if (h->eb.nerr_total > 0)
+	{
+		h->resp.len = 0;
+		stats_add(&ev_stats.rejected_events_total, h->eb.n + h->eb.nerr_total);
+		stats_add(&ev_stats.rejected_requests_400, 1);
+		if (build_errors(h, &h->resp) == EV_OK)
+			reply_json(req, 400, "Bad Request", h->resp.data, h->resp.len, 0);
+		else
+			evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		return;
+	}
+	/* tenants: the token's only; rate limits checked for all before any is charged */
+	if (h->tenants_cap < h->eb.n)
+	{
+		void	   *p = realloc(h->tenants, h->eb.n * sizeof(*h->tenants));
+
+		if (p == NULL)
+			goto oom;
+		h->tenants = p;
+		h->tenants_cap = h->eb.n;
+	}
+	for (i = 0; i < h->eb.n; i++)
+	{
+		struct event *e = &h->eb.events[i];
+		struct ratelimit_tenant *t;
+		size_t		k;
+
+		if (token_tenant && (strlen(token_tenant) != e->tenant_len || memcmp(token_tenant, e->tenant, e->tenant_len) != 0))
+		{
+			char		m[400];
+
+			snprintf(m, sizeof(m), "event %zu: tenant_id \"%.*s\" is not the tenant of this token", i + 1,
+					 (int) (e->tenant_len > 128 ? 128 : e->tenant_len), e->tenant);
+			reply_error(req, 403, "Forbidden", m, 0);
+			return;
+		}
+		e->lane = batch_lane_of(e->tenant, e->tenant_len);
+		if (ntenants > 0 && h->tenants[ntenants - 1].t->len == e->tenant_len &&
+			memcmp(h->tenants[ntenants - 1].t->name, e->tenant, e->tenant_len) == 0)
+		{
+			h->tenants[ntenants - 1].n++;
+			continue;
+		}
+		for (k = 0; k < ntenants; k++)
+			if (h->tenants[k].t->len == e->tenant_len && memcmp(h->tenants[k].t->name, e->tenant, e->tenant_len) == 0)
+				break;
+		if (k < ntenants)
+		{
+			h->tenants[k].n++;
+			continue;
+		}
+		t = ratelimit_tenant(h->d.rl, e->tenant, e->tenant_len);
+		if (t == NULL)
+			goto oom;
+		h->tenants[ntenants].t = t;
+		h->tenants[ntenants].n = 1;
+		ntenants++;
+	}
+	for (i = 0; i < ntenants; i++)
+	{
+		int64_t		ra = 1;
+
+		if (!ratelimit_check(h->d.rl, h->tenants[i].t, h->tenants[i].n, start_us / 1000, &ra))
+		{
+			char		m[300];
+
+			snprintf(m, sizeof(m), "tenant \"%.128s\" is over rate_limit", h->tenants[i].t->name);
+			reply_error(req, 429, "Too Many Requests", m, ra);
+			return;
+		}
+	}
+	/* duplicates: inside the dedup window, or earlier in this same request */
+	loghash = dedup_log_hash(log, strlen(log));
+	dupflags = calloc(h->eb.n, 1);
+	if (dupflags == NULL)
+		goto oom;
+	{
+		size_t		need = 16;
+
+		while (need < h->eb.n * 2)
+			need <<= 1;
+		if (h->local_cap < need)
+		{
+			int		   *p = realloc(h->local_set, need * sizeof(int));
+
+			if (p == NULL)
+				goto oom;
+			h->local_set = p;
+			h->local_cap = need;
+		}
+		memset(h->local_set, 0xff, h->local_cap * sizeof(int));
+	}
+	spool_batch_begin(h->d.sp);
+	h->journal.len = 0;
+	for (i = 0; i < h->eb.n; i++)
+	{
+		struct event *e = &h->eb.events[i];
+
+		if (e->id_given && !no_dedup && (dedup_contains(h->d.dd, loghash, e->id, now_s) || local_seen(h, i)))
+		{
+			dupflags[i] = 1;
+			ndup++;
+			continue;
+		}
+		h->rec.len = 0;
+		if (event_encode(e, log, strlen(log), &h->rec) != EV_OK ||
+			spool_batch_add(h->d.sp, h->rec.data, h->rec.len, &seq) != EV_OK)
+			goto oom;
+		if (e->id_given && cfg->dedup_window_ms > 0 &&
+			dedup_journal_add(&h->journal, loghash, e->id, now_s, seq) != EV_OK)
+			goto oom;
+		stats_add(&ev_stats.accepted_bytes_total, h->rec.len + RECORD_HEADER_SIZE);
+		nnew++;
+	}
+	if (spool_batch_write(h->d.sp, h->journal.data, h->journal.len, now_s) != EV_OK)
+	{
+		free(dupflags);
+		reply_error(req, 503, "Service Unavailable", "the spool cannot be written (disk full or I/O error); retry later", 5);
+		return;
+	}
+	/* durable-on-write from here on (after the sync) : remember ids, charge buckets */
+	for (i = 0; i < h->eb.n; i++)
+		if (!dupflags[i] && h->eb.events[i].id_given)
+			dedup_insert(h->d.dd, loghash, h->eb.events[i].id, now_s);
+	for (i = 0; i < ntenants; i++)
+	{
+		ratelimit_take(h->d.rl, h->tenants[i].t, h->tenants[i].n);
+		h->tenants[i].t->accepted += h->tenants[i].n;
+	}
+	stats_add(&ev_stats.accepted_events_total, nnew);
+	stats_add(&ev_stats.duplicate_events_total, ndup);
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		goto oom;
+	buf_init(&w->body);
+	w->req = req;
+	w->start_us = start_us;
+	w->seq = seq;
+	if (buf_printf(&w->body, "{\"accepted\":%zu,\"duplicates\":%zu,\"event_ids\":[", nnew, ndup) != EV_OK)
+		goto oom;
+	for (i = 0; i < h->eb.n; i++)
+	{
+		uuid_format(h->eb.events[i].id, idtext);
+		if (buf_printf(&w->body, "%s\"%s\"", i ? "," : "", idtext) != EV_OK)
+			goto oom;
+	}
+	if (buf_puts(&w->body, "],\"duplicate_ids\":[") != EV_OK)
+		goto oom;
+	for (i = 0, first = 1; i < h->eb.n; i++)
+		if (dupflags[i])
+		{
+			uuid_format(h->eb.events[i].id, idtext);
+			if (buf_printf(&w->body, "%s\"%s\"", first ? "" : ",", idtext) != EV_OK)
+				goto oom;
+			first = 0;
+		}
+	if (buf_puts(&w->body, "]}") != EV_OK)
+		goto oom;
+	free(dupflags);
+	dupflags = NULL;
+	if (nnew == 0 && !ack_committed)
+	{
+		waiter_finish(w);		/* every event was already accepted before */
+		return;
+	}
+	if (nnew == 0)
+		w->seq = 0;
+	w->commit = ack_committed;
+	if (cfg->durability == DURABILITY_NONE || nnew == 0)
+	{
+		if (!ack_committed)
+			waiter_finish(w);	/* at-most-once: ack on receipt */
+		else
+		{
+			commit_wait(h, w);
+			http_on_committed(h);
+		}
+		update_watermark(h);
+		return;
+	}
+	w->next = NULL;
+	if (h->sync_tail)
+		h->sync_tail->next = w;
+	else
+		h->sync_head = w;
+	h->sync_tail = w;
+	h->nsync++;
+	update_watermark(h);
+	return;
+oom:
+	free(dupflags);
+	if (w)
+		waiter_free(w);
+	log_error(SUB, "out of memory handling a request");
+	reply_error(req, 500, "Internal Server Error", "out of memory", 0);
+}
+
+/* POST /v1/flush */
+static void
+handle_flush(struct http *h, struct evhttp_request *req)
+{
+	uint64_t	target = spool_written_seq(h->d.sp);
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+	{
+		reply_error(req, 500, "Internal Server Error", "out of memory", 0);
+		return;
+	}
+	buf_init(&w->body);
+	w->req = req;
+	w->seq = target;
+	w->is_flush = 1;
+	w->start_us = timestamp_now_us();
+	if (buf_printf(&w->body, "{\"committed\":true,\"up_to_seq\":%" PRIu64 "}", target) != EV_OK)
+	{
+		waiter_free(w);
+		reply_error(req, 500, "Internal Server Error", "out of memory", 0);
+		return;
+	}
+	commit_wait(h, w);
+	http_on_committed(h);
+}
+
+/* Router for /v1/... */
+static void
+http_route(struct evhttp_request *req, void *arg)
+{
+	struct http *h = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *path = u ? evhttp_uri_get_path(u) : NULL;
+	const char *query = u ? evhttp_uri_get_query(u) : NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	EV_UNUSED(uri);
+	if (path == NULL)
+	{
+		reply_error(req, 400, "Bad Request", "bad request URI", 0);
+		return;
+	}
+	if (strcmp(path, "/v1/flush") == 0)
+	{
+		if (cmd != EVHTTP_REQ_POST)
+		{
+			reply_error(req, 405, "Method Not Allowed", "use POST", 0);
+			return;
+		}
+		handle_flush(h, req);
+		return;
+	}
+	if (strncmp(path, "/v1/logs/", 9) == 0)
+	{
+		const char *name = path + 9;
+		const char *slash = strchr(name, '/');
+		char	   *raw,
+				   *dec;
+		int			ack_committed = 0;
+		int			no_dedup = 0;
+
+		if (slash == NULL || strcmp(slash, "/events") != 0)
+		{
+			reply_error(req, 404, "Not Found", "no such endpoint (POST /v1/logs/{log}/events)", 0);
+			return;
+		}
+		if (cmd != EVHTTP_REQ_POST)
+		{
+			reply_error(req, 405, "Method Not Allowed", "use POST", 0);
+			return;
+		}
+		if (query)
+		{
+			struct evkeyvalq q;
+			const char *ack;
+
+			TAILQ_INIT(&q);
+			if (evhttp_parse_query_str(query, &q) == 0 && (ack = evhttp_find_header(&q, "dedup")) != NULL)
+			{
+				/* replay of dead letters: their event_ids were seen when first accepted */
+				if (strcmp(ack, "off") == 0)
+					no_dedup = 1;
+				else if (strcmp(ack, "on") != 0)
+				{
+					evhttp_clear_headers(&q);
+					reply_error(req, 400, "Bad Request", "dedup must be on or off", 0);
+					return;
+				}
+			}
+			if ((ack = evhttp_find_header(&q, "ack")) != NULL)
+			{
+				if (strcmp(ack, "committed") == 0)
+					ack_committed = 1;
+				else if (strcmp(ack, "spooled") != 0)
+				{
+					evhttp_clear_headers(&q);
+					reply_error(req, 400, "Bad Request", "ack must be spooled or committed", 0);
+					return;
+				}
+			}
+			evhttp_clear_headers(&q);
+		}
+		raw = strndup(name, (size_t) (slash - name));
+		dec = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
+		free(raw);
+		if (dec == NULL)
+		{
+			reply_error(req, 500, "Internal Server Error", "out of memory", 0);
+			return;
+		}
+		handle_events(h, req, dec, ack_committed, no_dedup);
+		free(dec);
+		return;
+	}
+	reply_error(req, 404, "Not Found", "no such endpoint", 0);
+}
+
+/* Create the server. */
+int
+http_new(struct event_base *base, const struct http_deps *deps, struct http **out)
+{
+	struct http *h = calloc(1, sizeof(*h));
+
+	*out = NULL;
+	if (h == NULL)
+		return EV_ERROR;
+	h->base = base;
+	h->d = *deps;
+	envelope_batch_init(&h->eb);
+	buf_init(&h->rec);
+	buf_init(&h->journal);
+	buf_init(&h->resp);
+	h->evh = evhttp_new(base);
+	if (h->evh == NULL)
+	{
+		free(h);
+		return EV_ERROR;
+	}
+	evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+	evhttp_set_max_headers_size(h->evh, 64 * 1024);
+	evhttp_set_timeout(h->evh, 120);
+	evhttp_set_gencb(h->evh, http_route, h);
+	http_reload(h);
+	*out = h;
+	return EV_OK;
+}
+
+/* Apply reloaded limits. */
+void
+http_reload(struct http *h)
+{
+	evhttp_set_max_body_size(h->evh, (ev_ssize_t) h->d.cfg->max_body_bytes);
+}
+
+/* The evhttp instance. */
+struct evhttp *
+http_evhttp(struct http *h)
+{
+	return h->evh;
+}
+
+/* Listen on host:port. */
+int
+http_listen_tcp(struct http *h, const char *host, int port)
+{
+	struct evhttp_bound_socket *bs;
+
+	if (h->nbound == sizeof(h->bound) / sizeof(h->bound[0]))
+		return EV_ERROR;
+	bs = evhttp_bind_socket_with_handle(h->evh, host, (ev_uint16_t) port);
+	if (bs == NULL)
+		return EV_ERROR;
+	h->bound[h->nbound++] = bs;
+	return EV_OK;
+}
+
+/* Serve an already listening socket. */
+int
+http_accept_fd(struct http *h, int fd)
+{
+	struct evhttp_bound_socket *bs;
+
+	if (h->nbound == sizeof(h->bound) / sizeof(h->bound[0]))
+		return EV_ERROR;
+	bs = evhttp_accept_socket_with_handle(h->evh, fd);
+	if (bs == NULL)
+		return EV_ERROR;
+	h->bound[h->nbound++] = bs;
+	return EV_OK;
+}
+
+/* Stop accepting connections (closes the listening sockets). */
+void
+http_stop_listening(struct http *h)
+{
+	size_t		i;
+
+	for (i = 0; i < h->nbound; i++)
+		evhttp_del_accept_socket(h->evh, h->bound[i]);
+	h->nbound = 0;
+}
+
+/* From now on, new requests get 503 (SIGTERM). */
+void
+http_set_draining(struct http *h)
+{
+	h->draining = 1;
+}
+
+/* Replace the set of known logs. */
+void
+http_set_logs(struct http *h, char **names, size_t n)
+{
+	size_t		i;
+
+	for (i = 0; h->logs && i < h->nlogs; i++)
+		free(h->logs[i]);
+	free(h->logs);
+	h->logs = names;
+	h->nlogs = n;
+}
+
+/* Snapshot for /readyz and /metrics. */
+void
+http_get_state(struct http *h, struct http_state *st)
+{
+	st->draining = h->draining;
+	st->spool_full = h->spool_full;
+	st->logs_known = h->logs != NULL;
+	st->nlogs = h->nlogs;
+	st->waiting_sync = h->nsync;
+	st->waiting_commit = h->ncommit;
+	st->drain_events_per_sec = h->drain_rate;
+}
+
+/* Free the server; held requests are answered 503 (their events stay spooled). */
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	while (h->sync_head)
+	{
+		struct waiter *w = h->sync_head;
+
+		h->sync_head = w->next;
+		reply_error(w->req, 503, "Service Unavailable", "shutting down", 5);
+		waiter_free(w);
+	}
+	while (h->commit_list)
+	{
+		struct waiter *w = h->commit_list;
+
+		h->commit_list = w->next;
+		reply_error(w->req, 503, "Service Unavailable", "shutting down before the commit; the events stay spooled", 5);
+		waiter_free(w);
+	}
+	evhttp_free(h->evh);
+	http_set_logs(h, NULL, 0);
+	envelope_batch_free(&h->eb);
+	buf_free(&h->rec);
+	buf_free(&h->journal);
+	buf_free(&h->resp);
+	free(h->local_set);
+	free(h->tenants);
+	free(h);
+}

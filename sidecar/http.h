@@ -1,0 +1,64 @@
+/* HTTP ingest API on libevent's evhttp: parse, validate, spool, and answer once durable. */
+#ifndef EV_HTTP_H
+#define EV_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+#include "ev.h"
+
+struct event_base;
+struct evhttp;
+struct spool;
+struct dedup;
+struct ratelimit;
+struct flusher;
+
+/* What the handlers use; all borrowed, owned by main.c. */
+struct http_deps {
+	struct config *cfg;
+	struct spool *sp;
+	struct dedup *dd;
+	struct ratelimit *rl;
+	struct flusher *fl;
+};
+
+/* State for /readyz and /metrics. */
+struct http_state {
+	int			draining;
+	int			spool_full;
+	int			logs_known;		/* the list of logs has been read (or loaded from cache) */
+	size_t		nlogs;
+	size_t		waiting_sync;	/* requests waiting for fdatasync */
+	size_t		waiting_commit;	/* requests waiting for PostgreSQL */
+	double		drain_events_per_sec;	/* committed rate, smoothed */
+};
+
+struct http;
+
+/* Create the server on base (routes, limits). Caller frees with http_free. */
+int			http_new(struct event_base *base, const struct http_deps *deps, struct http **out) EV_MUST_USE;
+void		http_free(struct http *h);
+/* The evhttp instance (admin.c adds its routes to it). */
+struct evhttp *http_evhttp(struct http *h);
+/* Listen on host:port. */
+int			http_listen_tcp(struct http *h, const char *host, int port) EV_MUST_USE;
+/* Serve connections of an already listening socket (the Unix socket). */
+int			http_accept_fd(struct http *h, int fd) EV_MUST_USE;
+/* Stop accepting connections (SIGTERM); open connections get 503 while draining. */
+void		http_stop_listening(struct http *h);
+void		http_set_draining(struct http *h);
+/* Replace the set of known logs (takes ownership of names, NULL-terminated array of n). */
+void		http_set_logs(struct http *h, char **names, size_t n);
+/* Answer the requests whose records are now durable. */
+void		http_on_synced(struct http *h);
+/* Answer the requests (?ack=committed, /v1/flush) whose events are now committed. */
+void		http_on_committed(struct http *h);
+/* Once a second: timeouts, spool watermarks, rates. */
+void		http_tick(struct http *h);
+/* Apply reloaded settings (limits). */
+void		http_reload(struct http *h);
+/* Snapshot for /readyz and /metrics. */
+void		http_get_state(struct http *h, struct http_state *st);
+
+#endif
