@@ -37,6 +37,7 @@ static unsigned run_id = 1;
 static const char *query = "";
 static char **lines;
 static size_t nlines;
+static size_t max_line;		/* longest line of the file; sizes the request buffers */
 static FILE *acked;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static long next_event;
@@ -126,8 +127,10 @@ take(int n, int *got)
 static void *
 client(void *arg)
 {
-	char	   *body = malloc((size_t) per_req * (payload + 30000) + 4096);
-	char	   *req = malloc((size_t) per_req * (payload + 30000) + 8192);
+	/* each event: the longer of a generated one and a file line, plus its event_id and framing */
+	size_t		per_event = ((size_t) payload > max_line ? (size_t) payload : max_line) + 512;
+	char	   *body = malloc((size_t) per_req * per_event + 4096);
+	char	   *req = malloc((size_t) per_req * per_event + 8192);
 	char		resp[65536];
 	char	   *pad = malloc((size_t) payload + 1);
 	int			fd = -1;
@@ -335,6 +338,8 @@ main(int argc, char **argv)
 				continue;
 			lines = realloc(lines, (nlines + 1) * sizeof(char *));
 			lines[nlines++] = strdup(l);
+			if ((size_t) n > max_line)
+				max_line = (size_t) n;
 		}
 		free(l);
 		fclose(f);
