@@ -451,6 +451,7 @@ IngestPlan(LogCacheEntry *entry, Oid logrelid)
 
 		/*
 		 * DISTINCT ON drops repeats inside the batch (first one wins);
+		 * ids stamped here are new, so only a caller's ids are looked up:
 		 * NOT EXISTS skips ids of the same tenant stored within the dedup
 		 * window around the event's received_at (now() unless a bulk load of
 		 * history sets it), so the lookup is pruned to one bucket and the
@@ -458,7 +459,8 @@ IngestPlan(LogCacheEntry *entry, Oid logrelid)
 		 * set_dedup_window() applies at once.
 		 */
 		sql = psprintf("WITH src AS ("
-					   " SELECT coalesce(r.event_id, eventlog.uuidv7()) AS event_id, r.tenant_id,"
+					   " SELECT coalesce(r.event_id, eventlog.uuidv7()) AS event_id,"
+					   " r.event_id IS NOT NULL AS given, r.tenant_id,"
 					   " r.event_type, r.subject, r.occurred_at, coalesce(r.received_at, now()) AS received_at,"
 					   " coalesce(r.schema_version, 1) AS schema_version, r.payload, r.metadata, r.ord"
 					   " FROM ROWS FROM (jsonb_to_recordset($1) AS (event_id uuid, tenant_id text,"
@@ -473,7 +475,7 @@ IngestPlan(LogCacheEntry *entry, Oid logrelid)
 					   " received_at, schema_version, payload, metadata)"
 					   " SELECT f.event_id, f.tenant_id, f.event_type, f.subject, f.occurred_at,"
 					   " f.received_at, f.schema_version, f.payload, f.metadata FROM firsts f, w"
-					   " WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE x.event_id = f.event_id"
+					   " WHERE NOT f.given OR NOT EXISTS (SELECT 1 FROM %s x WHERE x.event_id = f.event_id"
 					   " AND x.tenant_id = f.tenant_id AND x.received_at >= f.received_at - w.dedup_window"
 					   " AND x.received_at <= f.received_at + w.dedup_window)"
 					   " ORDER BY f.ord", log, log);

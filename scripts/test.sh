@@ -312,14 +312,23 @@ suite_pgtap() {
 
 # Suite sidecar: make -C sidecar check; its last "N passed, N failed" line counts.
 suite_sidecar() {
-	local log=$WORK/logs/sidecar.log rc line pass=0 fail=0 note=""
-	section "sidecar: make -C sidecar check"
 	if [ ! -f sidecar/Makefile ]; then
+		section "sidecar: make -C sidecar check"
 		echo "no tests yet (sidecar/Makefile)"
 		record sidecar 0 0 "no tests yet (sidecar/Makefile)"
 		return
 	fi
-	run_timed "$SIDECAR_TIMEOUT" "$log" make -C sidecar check PG_CONFIG="$PG_CONFIG"
+	# The unit tests twice: under AddressSanitizer + UndefinedBehaviorSanitizer,
+	# and under valgrind --leak-check=full (no leaks, no invalid accesses).
+	sidecar_target check sidecar
+	sidecar_target valgrind sidecar-vg
+}
+
+# Runs `make -C sidecar TARGET` and records its "N passed, N failed" line as NAME.
+sidecar_target() {
+	local target=$1 name=$2 log=$WORK/logs/sidecar-$1.log rc line pass=0 fail=0 note=""
+	section "$name: make -C sidecar $target"
+	run_timed "$SIDECAR_TIMEOUT" "$log" make -C sidecar "$target" PG_CONFIG="$PG_CONFIG"
 	rc=$RC
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
@@ -329,13 +338,13 @@ suite_sidecar() {
 	fi
 	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
 		fail=1
-		note="make -C sidecar check exited with $rc"
+		note="make -C sidecar $target exited with $rc"
 		[ "$rc" -eq 124 ] && note="timed out after ${SIDECAR_TIMEOUT}s"
 	elif [ -z "$line" ]; then
 		pass=1
 		note="no 'N passed, N failed' line; counted as one test"
 	fi
-	record sidecar "$pass" "$fail" "$note"
+	record "$name" "$pass" "$fail" "$note"
 }
 
 # Suite e2e: each executable test/e2e/*.sh with the cluster's environment.

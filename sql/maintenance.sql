@@ -67,6 +67,13 @@ SELECT count(*) AS partitions_ahead, sum(rows) AS rows
 SELECT b.n = count(*) AS same_count,
 	   b.digest = md5(string_agg(event_id::text || tenant_id || event_type || payload::text || received_at::text, ',' ORDER BY event_id)) AS same_rows
   FROM mnt, content_before b GROUP BY b.n, b.digest;
+-- The subject index (history, forget) is built on each leaf whose range has
+-- passed, and on no open leaf, where it would slow ingest.
+SELECT count(*) FILTER (WHERE p.range_to <= now()) > 0 AS some_closed,
+	   count(*) FILTER (WHERE p.range_to > now()) > 0 AS some_open,
+	   bool_and((p.range_to <= now()) = EXISTS (SELECT FROM pg_index i WHERE i.indrelid = p.partition
+												 AND i.indpred IS NOT NULL)) AS subject_index_iff_closed
+  FROM eventlog.partitions('mnt') p WHERE NOT p.is_default;
 -- Nothing left to do on the next run.
 SELECT log, rows_moved FROM eventlog.run_maintenance('mnt');
 
