@@ -264,7 +264,8 @@ IngestNdjson(Oid logrelid, const char *data, size_t len)
 {
 	JsonbParseState *state = NULL;
 	JsonbValue *res;
-	EvValidateOpts opts = {"line", EvCallerIsAdmin(), EvBoundTenant()};
+	EvBatchStats stats = {0};
+	EvValidateOpts opts = {"line", EvCallerIsAdmin(), EvBoundTenant(), &stats};
 	LineContext lc = {0};
 	ErrorContextCallback errcb;
 	size_t		pos = 0;
@@ -324,7 +325,7 @@ IngestNdjson(Oid logrelid, const char *data, size_t len)
 	res = pushJsonbValue(&state, WJB_END_ARRAY, NULL);
 	if (events == 0)
 		return 0;
-	return EvInsertJsonbArray(logrelid, JsonbPGetDatum(JsonbValueToJsonb(res)));
+	return EvInsertJsonbArray(logrelid, JsonbPGetDatum(JsonbValueToJsonb(res)), &stats);
 }
 
 /* copy_in(log regclass, data bytea, format text DEFAULT 'text') RETURNS bigint */

@@ -3,6 +3,7 @@
 #define EV_H
 
 #include "postgres.h"
+#include "datatype/timestamp.h"
 #include "utils/elog.h"
 
 /* SQLSTATEs of our own (class LG: pg_eventlog). */
@@ -40,15 +41,25 @@ extern void EvRescueDefaults(Oid logrelid);
 extern void EvNewUuidV7(unsigned char *buf);
 
 /* ingest.c */
+/* What validation learns about a batch, for the insert's dedup lookup. */
+typedef struct EvBatchStats
+{
+	bool		any_event_id;	/* some event carries the caller's event_id */
+	bool		any_received_at;	/* some event sets received_at */
+	TimestampTz min_received_at;
+	TimestampTz max_received_at;
+} EvBatchStats;
+
 typedef struct EvValidateOpts
 {
 	const char *unit;			/* "event" or "line": how positions are named */
 	bool		allow_received_at;	/* bulk loads by eventlog_admin */
 	const char *bound_tenant;	/* eventlog.tenant for non-admin writers, or NULL */
+	EvBatchStats *stats;		/* filled in as events are validated */
 } EvValidateOpts;
 
 extern void EvValidateEvent(void *jsonb_container, int position, const EvValidateOpts *opts);
-extern uint64 EvInsertJsonbArray(Oid logrelid, Datum events_jsonb);
+extern uint64 EvInsertJsonbArray(Oid logrelid, Datum events_jsonb, const EvBatchStats *stats);
 extern void EvCheckLogAndInsertPriv(Oid logrelid);
 extern Oid	EvLogOwner(Oid logrelid);
 extern void EvRequireLog(Oid relid);

@@ -40,7 +40,8 @@ typedef struct LogCacheEntry
 {
 	Oid			relid;			/* hash key */
 	bool		valid;
-	SPIPlanPtr	ingest_plan;	/* ($1 jsonb, $2 regclass) */
+	SPIPlanPtr	ingest_plan;	/* ($1 jsonb, $2, $3 dedup window bounds) */
+	SPIPlanPtr	ingest_new_plan;	/* ($1 jsonb): no event_id given, nothing to look up */
 	SPIPlanPtr	append_plan;	/* new id: no dedup lookup */
 	SPIPlanPtr	append_idem_plan;	/* caller's id: skip if stored in the window */
 } LogCacheEntry;
@@ -70,11 +71,13 @@ ResetEntry(LogCacheEntry *entry)
 {
 	if (entry->ingest_plan)
 		SPI_freeplan(entry->ingest_plan);
+	if (entry->ingest_new_plan)
+		SPI_freeplan(entry->ingest_new_plan);
 	if (entry->append_plan)
 		SPI_freeplan(entry->append_plan);
 	if (entry->append_idem_plan)
 		SPI_freeplan(entry->append_idem_plan);
-	entry->ingest_plan = entry->append_plan = entry->append_idem_plan = NULL;
+	entry->ingest_plan = entry->ingest_new_plan = entry->append_plan = entry->append_idem_plan = NULL;
 }
 
 /*
@@ -103,7 +106,7 @@ GetLogEntry(Oid relid)
 	if (!found)
 	{
 		entry->valid = false;
-		entry->ingest_plan = entry->append_plan = entry->append_idem_plan = NULL;
+		entry->ingest_plan = entry->ingest_new_plan = entry->append_plan = entry->append_idem_plan = NULL;
 	}
 	if (entry->valid)
 		return entry;
@@ -255,21 +258,24 @@ CheckText(JsonbValue *v, const EvValidateOpts *opts, int pos, const char *field,
 	}
 }
 
-/* Parses a timestamptz field through PostgreSQL's own input function. */
-static void
-CheckTimestamp(JsonbValue *v, const EvValidateOpts *opts, int pos, const char *field)
+/* Parses a timestamptz field through PostgreSQL's own input function; false for null. */
+static bool
+CheckTimestamp(JsonbValue *v, const EvValidateOpts *opts, int pos, const char *field,
+			   TimestampTz *result)
 {
 	char	   *str;
 
 	if (v->type == jbvNull)
-		return;
+		return false;
 	if (v->type != jbvString)
 		FieldError(opts, pos, field, "must be a timestamp string (ISO 8601)");
 	str = pnstrdup(v->val.string.val, v->val.string.len);
 	/* an input error is reported with the context "event N, field F" */
-	(void) DirectFunctionCall3(timestamptz_in, CStringGetDatum(str),
-							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	*result = DatumGetTimestampTz(DirectFunctionCall3(timestamptz_in, CStringGetDatum(str),
+													  ObjectIdGetDatum(InvalidOid),
+													  Int32GetDatum(-1)));
 	pfree(str);
+	return true;
 }
 
 /*
@@ -288,6 +294,7 @@ EvValidateEvent(void *container, int position, const EvValidateOpts *opts)
 				have_payload = false;
 	ValidateContext vc = {opts->unit, position, NULL};
 	ErrorContextCallback errcb;
+	TimestampTz ts;
 
 	if (!JsonContainerIsObject(jc) || JsonContainerIsScalar(jc))
 		ereport(ERROR,
@@ -353,9 +360,11 @@ EvValidateEvent(void *container, int position, const EvValidateOpts *opts)
 			if (v.type != jbvNull &&
 				(v.type != jbvString || !LooksLikeUuid(v.val.string.val, v.val.string.len)))
 				FieldError(opts, position, key, "must be a UUID string or null");
+			if (v.type != jbvNull && opts->stats)
+				opts->stats->any_event_id = true;
 		}
 		else if (strcmp(key, "occurred_at") == 0)
-			CheckTimestamp(&v, opts, position, key);
+			(void) CheckTimestamp(&v, opts, position, key, &ts);
 		else if (strcmp(key, "received_at") == 0)
 		{
 			if (v.type != jbvNull && !opts->allow_received_at)
@@ -365,7 +374,16 @@ EvValidateEvent(void *container, int position, const EvValidateOpts *opts)
 								opts->unit, position),
 						 errdetail("The database stamps received_at; bulk loads of history by "
 								   "eventlog_admin may set it.")));
-			CheckTimestamp(&v, opts, position, key);
+			if (CheckTimestamp(&v, opts, position, key, &ts) && opts->stats)
+			{
+				EvBatchStats *st = opts->stats;
+
+				if (!st->any_received_at || ts < st->min_received_at)
+					st->min_received_at = ts;
+				if (!st->any_received_at || ts > st->max_received_at)
+					st->max_received_at = ts;
+				st->any_received_at = true;
+			}
 		}
 		else if (strcmp(key, "schema_version") == 0)
 		{
@@ -440,27 +458,27 @@ ValidateArray(Jsonb *jb, const EvValidateOpts *opts)
 
 /* Prepares (once per log) the INSERT ... SELECT FROM jsonb_to_recordset of ingest(). */
 static SPIPlanPtr
-IngestPlan(LogCacheEntry *entry, Oid logrelid)
+IngestPlan(LogCacheEntry *entry, Oid logrelid, bool lookup)
 {
-	if (entry->ingest_plan == NULL)
+	SPIPlanPtr *slot = lookup ? &entry->ingest_plan : &entry->ingest_new_plan;
+
+	if (*slot == NULL)
 	{
 		char	   *log = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(logrelid)));
 		char	   *sql;
-		Oid			argtypes[2] = {JSONBOID, REGCLASSOID};
+		Oid			argtypes[3] = {JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 		SPIPlanPtr	plan;
 
 		/*
 		 * DISTINCT ON drops repeats inside the batch (first one wins);
-		 * ids stamped here are new, so only a caller's ids are looked up:
-		 * NOT EXISTS skips ids of the same tenant stored within the dedup
-		 * window around the event's received_at (now() unless a bulk load of
-		 * history sets it), so the lookup is pruned to one bucket and the
-		 * window's partitions. The window is read at each execution, so
-		 * set_dedup_window() applies at once.
+		 * NOT EXISTS skips ids of the same tenant stored in the dedup window,
+		 * [$2, $3]: the window around now and around any received_at the
+		 * batch sets (so a repeated load of history is deduped too). The
+		 * bounds are parameters so that planning prunes the lookup to the
+		 * window's partitions; the tenant prunes it to one bucket per row.
 		 */
 		sql = psprintf("WITH src AS ("
-					   " SELECT coalesce(r.event_id, eventlog.uuidv7()) AS event_id,"
-					   " r.event_id IS NOT NULL AS given, r.tenant_id,"
+					   " SELECT coalesce(r.event_id, eventlog.uuidv7()) AS event_id, r.tenant_id,"
 					   " r.event_type, r.subject, r.occurred_at, coalesce(r.received_at, now()) AS received_at,"
 					   " coalesce(r.schema_version, 1) AS schema_version, r.payload, r.metadata, r.ord"
 					   " FROM ROWS FROM (jsonb_to_recordset($1) AS (event_id uuid, tenant_id text,"
@@ -469,23 +487,22 @@ IngestPlan(LogCacheEntry *entry, Oid logrelid)
 					   " AS r(event_id, tenant_id, event_type, subject, occurred_at, received_at,"
 					   " schema_version, payload, metadata, ord)),"
 					   " firsts AS (SELECT DISTINCT ON (tenant_id, event_id) * FROM src"
-					   " ORDER BY tenant_id, event_id, ord),"
-					   " w AS (SELECT c.dedup_window FROM eventlog.log_config c WHERE c.log = $2)"
+					   " ORDER BY tenant_id, event_id, ord)"
 					   " INSERT INTO %s (event_id, tenant_id, event_type, subject, occurred_at,"
 					   " received_at, schema_version, payload, metadata)"
 					   " SELECT f.event_id, f.tenant_id, f.event_type, f.subject, f.occurred_at,"
-					   " f.received_at, f.schema_version, f.payload, f.metadata FROM firsts f, w"
-					   " WHERE NOT f.given OR NOT EXISTS (SELECT 1 FROM %s x WHERE x.event_id = f.event_id"
-					   " AND x.tenant_id = f.tenant_id AND x.received_at >= f.received_at - w.dedup_window"
-					   " AND x.received_at <= f.received_at + w.dedup_window)"
-					   " ORDER BY f.ord", log, log);
-		plan = SPI_prepare(sql, 2, argtypes);
+					   " f.received_at, f.schema_version, f.payload, f.metadata FROM firsts f"
+					   "%s ORDER BY f.ord", log,
+					   lookup ? psprintf(" WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE x.event_id = f.event_id"
+										 " AND x.tenant_id = f.tenant_id AND x.received_at >= $2"
+										 " AND x.received_at <= $3)", log) : "");
+		plan = SPI_prepare(sql, lookup ? 3 : 1, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare ingest for %s: %s", log, SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
-		entry->ingest_plan = plan;
+		*slot = plan;
 	}
-	return entry->ingest_plan;
+	return *slot;
 }
 
 /* Runs fn(arg) as the log's owner; the caller's identity comes back on exit or error. */
@@ -509,7 +526,23 @@ RunAsOwner(Oid logrelid, OwnerWork fn, void *arg)
 typedef struct IngestArgs
 {
 	Datum		events;
+	const EvBatchStats *stats;
 } IngestArgs;
+
+/* The log's dedup window, read at each call so that set_dedup_window() applies at once. */
+static Interval *
+DedupWindow(Oid logrelid)
+{
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1] = {ObjectIdGetDatum(logrelid)};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT dedup_window FROM eventlog.log_config WHERE log = $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read the dedup window of log %u", logrelid);
+	return DatumGetIntervalP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
 
 /* Inserts a validated jsonb array; runs as owner inside SPI. */
 static uint64
@@ -517,14 +550,30 @@ IngestWork(Oid logrelid, void *arg)
 {
 	IngestArgs *ia = (IngestArgs *) arg;
 	LogCacheEntry *entry = GetLogEntry(logrelid);
-	Datum		values[2];
+	bool		lookup = ia->stats->any_event_id;	/* ids stamped here are new */
+	Datum		values[3];
 	int			rc;
 	uint64		n;
 
 	values[0] = ia->events;
-	values[1] = ObjectIdGetDatum(logrelid);
+	if (lookup)
+	{
+		Interval   *w = DedupWindow(logrelid);
+		TimestampTz lo = GetCurrentTransactionStartTimestamp();
+		TimestampTz hi = lo;
+
+		if (ia->stats->any_received_at)
+		{
+			lo = Min(lo, ia->stats->min_received_at);
+			hi = Max(hi, ia->stats->max_received_at);
+		}
+		values[1] = DirectFunctionCall2(timestamptz_mi_interval, TimestampTzGetDatum(lo),
+										IntervalPGetDatum(w));
+		values[2] = DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(hi),
+										IntervalPGetDatum(w));
+	}
 	(void) EvTakeDefaultRowsNoted();
-	rc = SPI_execute_plan(IngestPlan(entry, logrelid), values, NULL, false, 0);
+	rc = SPI_execute_plan(IngestPlan(entry, logrelid, lookup), values, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "ingest failed: %s", SPI_result_code_string(rc));
 	n = SPI_processed;
@@ -535,9 +584,9 @@ IngestWork(Oid logrelid, void *arg)
 
 /* Inserts a jsonb array of already validated envelopes into a log, as its owner. */
 uint64
-EvInsertJsonbArray(Oid logrelid, Datum events_jsonb)
+EvInsertJsonbArray(Oid logrelid, Datum events_jsonb, const EvBatchStats *stats)
 {
-	IngestArgs	ia = {events_jsonb};
+	IngestArgs	ia = {events_jsonb, stats};
 	uint64		n;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -558,6 +607,7 @@ ev_ingest(PG_FUNCTION_ARGS)
 	Oid			logrelid;
 	Jsonb	   *events;
 	EvValidateOpts opts;
+	EvBatchStats stats = {0};
 	int			n;
 
 	if (PG_ARGISNULL(0))
@@ -571,10 +621,11 @@ ev_ingest(PG_FUNCTION_ARGS)
 	opts.unit = "event";
 	opts.allow_received_at = EvCallerIsAdmin();
 	opts.bound_tenant = EvBoundTenant();
+	opts.stats = &stats;
 	n = ValidateArray(events, &opts);
 	if (n == 0)
 		PG_RETURN_INT64(0);
-	PG_RETURN_INT64((int64) EvInsertJsonbArray(logrelid, JsonbPGetDatum(events)));
+	PG_RETURN_INT64((int64) EvInsertJsonbArray(logrelid, JsonbPGetDatum(events), &stats));
 }
 
 /* ---------- append ---------- */
