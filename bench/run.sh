@@ -14,12 +14,12 @@
 #   d   eventlog.copy_in(log, bytea, 'text'), ~10,000 rows per call, 1 client
 #   e   psql \copy into a log
 #   f   psql \copy into a plain table: no index, no partition (the ceiling)
-#   g   psql \copy into a plain table with the log's three indexes
+#   g   psql \copy into a plain table with the indexes a log keeps up while it ingests
 #   h   as g, but with random (v4) event_ids instead of time-ordered UUIDv7s
 # With BENCH_ANALYSIS=1 (where the time goes), also:
 #   e4  psql \copy into a log made with tenant_buckets 4
-#   e2  psql \copy into a log whose (tenant_id, subject, received_at) index was dropped
-#   e0  psql \copy into a log whose three indexes were dropped
+#   e2  psql \copy into a log whose (tenant_id, subject, received_at) index was dropped (the default layout keeps it off open partitions already)
+#   e0  psql \copy into a log whose indexes were dropped
 #   f+  psql \copy into a plain table with the log's NOT NULLs and CHECKs
 #   g1, g2, g3  psql \copy into a plain table with one of the log's indexes each
 #
@@ -396,11 +396,13 @@ ensure_extension() {
 	command -v pgbench >/dev/null || die "pgbench is not installed (postgresql-client-15)"
 }
 
-# The log's three indexes, as create_log makes them (kept in step by hand).
-IDX_TIME="(tenant_id, received_at, event_id)"
+# The indexes a log keeps up while it ingests, as create_log makes them (kept
+# in step by hand); the subject index is built by maintenance on partitions
+# whose range has passed, so it is measured alone (g3), not in (g).
+IDX_TIME="(tenant_id, received_at)"
 IDX_ID="(event_id)"
 IDX_SUBJECT="(tenant_id, subject, received_at) WHERE subject IS NOT NULL"
-LOG_INDEXES="$IDX_TIME|$IDX_ID|$IDX_SUBJECT"
+LOG_INDEXES="$IDX_TIME|$IDX_ID"
 
 # plain_table NAME INDEXES [CHECKS]: INDEXES is a |-separated list of index
 # definitions (empty: none); CHECKS=1 adds the log's NOT NULLs and CHECKs.
@@ -577,13 +579,13 @@ run_contender() {
 	d) run_copy_in d "(d) eventlog.copy_in text, $CHUNK_ROWS/call, 1 client" ev_d_copy_in ;;
 	e) run_copy e "(e) psql \\copy into a log" ev_e_copy "$COPY_V7" "$ROWS" ;;
 	f) run_copy f "(f) psql \\copy into a plain table, no index (ceiling)" plain_f "$COPY_V7" "$ROWS" ;;
-	g) run_copy g "(g) psql \\copy into a plain table, the log's 3 indexes" plain_g "$COPY_V7" "$ROWS" ;;
+	g) run_copy g "(g) psql \\copy into a plain table, the log's ingest-time indexes" plain_g "$COPY_V7" "$ROWS" ;;
 	h) run_copy h "(h) as (g), random v4 event_ids" plain_h "$COPY_V4" "$ROWS" ;;
 	e4) run_copy e4 "(e4) psql \\copy into a log, 4 tenant buckets" ev_e4_copy "$COPY_V7" "$ROWS" ;;
 	e0) run_copy e0 "(e0) psql \\copy into a log, its indexes dropped" ev_e0_copy "$COPY_V7" "$ROWS" ;;
 	e2) run_copy e2 "(e2) psql \\copy into a log without its (tenant_id, subject, received_at) index" ev_e2_copy "$COPY_V7" "$ROWS" ;;
 	f+) run_copy f+ "(f+) as (f), with the log's NOT NULLs and CHECKs" plain_fc "$COPY_V7" "$ROWS" ;;
-	g1) run_copy g1 "(g1) as (f), with only the (tenant_id, received_at, event_id) index" plain_g1 "$COPY_V7" "$ROWS" ;;
+	g1) run_copy g1 "(g1) as (f), with only the (tenant_id, received_at) index" plain_g1 "$COPY_V7" "$ROWS" ;;
 	g2) run_copy g2 "(g2) as (f), with only the (event_id) index" plain_g2 "$COPY_V7" "$ROWS" ;;
 	g3) run_copy g3 "(g3) as (f), with only the (tenant_id, subject, received_at) index" plain_g3 "$COPY_V7" "$ROWS" ;;
 	esac
