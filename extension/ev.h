@@ -5,6 +5,7 @@
 #include "postgres.h"
 #include "datatype/timestamp.h"
 #include "utils/elog.h"
+#include "utils/jsonb.h"
 
 /* SQLSTATEs of our own (class LG: pg_eventlog). */
 #define ERRCODE_EV_APPEND_ONLY	MAKE_SQLSTATE('L','G','0','0','1')
@@ -58,6 +59,7 @@ typedef struct EvValidateOpts
 	EvBatchStats *stats;		/* filled in as events are validated */
 } EvValidateOpts;
 
+extern void EvCheckEventArray(Jsonb *jb);
 extern void EvValidateEvent(void *jsonb_container, int position, const EvValidateOpts *opts);
 extern uint64 EvInsertJsonbArray(Oid logrelid, Datum events_jsonb, const EvBatchStats *stats);
 extern void EvCheckLogAndInsertPriv(Oid logrelid);

@@ -419,15 +419,10 @@ EvValidateEvent(void *container, int position, const EvValidateOpts *opts)
 	error_context_stack = errcb.previous;
 }
 
-/* Validates every element of a jsonb array of envelopes; returns the count. */
-static int
-ValidateArray(Jsonb *jb, const EvValidateOpts *opts)
+/* Raises an error unless jb is a JSON array of at most eventlog.max_batch_events elements. */
+void
+EvCheckEventArray(Jsonb *jb)
 {
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	int			pos = 0;
-
 	if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -438,6 +433,18 @@ ValidateArray(Jsonb *jb, const EvValidateOpts *opts)
 				 errmsg("batch is too large: %u events", JB_ROOT_COUNT(jb)),
 				 errdetail("The limit is %d events per call.", ev_max_batch_events),
 				 errhint("Split the batch, or raise eventlog.max_batch_events.")));
+}
+
+/* Validates every element of a jsonb array of envelopes; returns the count. */
+static int
+ValidateArray(Jsonb *jb, const EvValidateOpts *opts)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			pos = 0;
+
+	EvCheckEventArray(jb);
 
 	it = JsonbIteratorInit(&jb->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)

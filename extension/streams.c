@@ -638,20 +638,11 @@ ValidateStreamEvents(Jsonb *jb)
 	JsonbIteratorToken tok;
 	int			pos = 0;
 
-	if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("events must be a JSON array of event objects")));
+	EvCheckEventArray(jb);
 	if (JB_ROOT_COUNT(jb) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("events must not be empty")));
-	if (JB_ROOT_COUNT(jb) > ev_max_batch_events)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("batch is too large: %u events", JB_ROOT_COUNT(jb)),
-				 errdetail("The limit is %d events per call.", ev_max_batch_events),
-				 errhint("Split the batch, or raise eventlog.max_batch_events.")));
 
 	it = JsonbIteratorInit(&jb->root);
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
