@@ -16,6 +16,11 @@
 #   f   psql \copy into a plain table: no index, no partition (the ceiling)
 #   g   psql \copy into a plain table with the indexes a log keeps up while it ingests
 #   h   as g, but with random (v4) event_ids instead of time-ordered UUIDv7s
+#   s1  eventlogd end-to-end (sidecar/eventlogd, durability fsync), 16 clients x 100 events/request
+#   s2  eventlogd end-to-end, 64 clients x 1 event/request
+#       (test/e2e/evload posts the bench's NDJSON events for BENCH_EV_SECONDS over
+#       eventlogd's Unix socket, then POST /v1/flush and SIGTERM; acked and
+#       committed events/s and ack latency p50/p99 are reported)
 # With BENCH_ANALYSIS=1 (where the time goes), also:
 #   e4  psql \copy into a log made with tenant_buckets 4
 #   e2  psql \copy into a log whose (tenant_id, subject, received_at) index was dropped (the default layout keeps it off open partitions already)
@@ -34,6 +39,7 @@
 #   BENCH_ROWS           rows for the COPY-like paths (default 1000000; quick 100000)
 #   BENCH_INGEST_ROWS    rows for ingest (default 200000; quick 20000)
 #   BENCH_SECONDS        pgbench duration (default 20; quick 5)
+#   BENCH_EV_SECONDS     evload duration of s1 and s2 (default 20; quick 5)
 #   BENCH_CHUNK_ROWS     rows per copy_in call (default 10000)
 #   BENCH_PORT           port of the bench cluster (default 55460)
 #   BENCH_KEEP=1         keep the scratch directory and leave the cluster running
@@ -55,17 +61,19 @@ if [ "$QUICK" = "1" ]; then
 	ROWS=${BENCH_ROWS:-100000}
 	INGEST_ROWS=${BENCH_INGEST_ROWS:-20000}
 	SECONDS_PGBENCH=${BENCH_SECONDS:-5}
+	EV_SECONDS=${BENCH_EV_SECONDS:-5}
 else
 	ROWS=${BENCH_ROWS:-1000000}
 	INGEST_ROWS=${BENCH_INGEST_ROWS:-200000}
 	SECONDS_PGBENCH=${BENCH_SECONDS:-20}
+	EV_SECONDS=${BENCH_EV_SECONDS:-20}
 fi
 CHUNK_ROWS=${BENCH_CHUNK_ROWS:-10000}
 INGEST_BATCH=1000
 CLIENTS=8
 PORT=${BENCH_PORT:-55460}
 ANALYSIS=${BENCH_ANALYSIS:-0}
-DEFAULT_CONTENDERS="a b c c2 d e f g h"
+DEFAULT_CONTENDERS="a b c c2 d e f g h s1 s2"
 if [ "$ANALYSIS" = "1" ]; then
 	DEFAULT_CONTENDERS="$DEFAULT_CONTENDERS e4 e2 e0 f+ g1 g2 g3"
 fi
@@ -79,6 +87,10 @@ BINDIR=""
 RUN_USER=""
 CHILD_PIDS=()
 FAILED=0
+EVENTLOGD=$ROOT/sidecar/eventlogd
+EVLOAD=""
+EV_PID=""
+declare -A R_EV=()
 
 # Progress on stderr.
 say() {
@@ -168,10 +180,18 @@ cluster_stop() {
 
 # EXIT trap: ends what the bench started and removes its scratch directory.
 cleanup() {
-	local pid
+	local pid i
 	for pid in "${CHILD_PIDS[@]}"; do
 		kill "$pid" 2>/dev/null || true
 	done
+	# eventlogd drains on SIGTERM: give it a moment, then kill it outright
+	if [ -n "$EV_PID" ]; then
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$EV_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$EV_PID" 2>/dev/null || true
+	fi
 	if [ "${BENCH_KEEP:-0}" = "1" ] && [ -n "$WORK" ]; then
 		say "BENCH_KEEP=1: scratch directory $WORK kept, cluster left running (PGHOST=$CLUSTER_DIR PGPORT=$PORT)"
 		return
@@ -371,6 +391,94 @@ run_copy_in() {
 	record "$id" "$label" "$ROWS" "$reported" "$(secs "$t0" "$t1")" "$table"
 }
 
+# ev_curl PATH [curl args]: an HTTP request to eventlogd over its Unix socket.
+ev_curl() {
+	local path=$1
+	shift
+	curl -s --unix-socket "$EV_SOCK" "$@" "http://localhost$path"
+}
+
+# run_eventlogd ID LABEL TABLE CLIENTS PER_REQ RUN: eventlogd end to end, into TABLE (a
+# fresh log). eventlogd (durability fsync, defaults otherwise) listens on a Unix socket
+# only and reaches the cluster on its Unix socket; its spool is in the scratch directory.
+# evload posts the bench's NDJSON events (cycled, each with the event_id RUN-0000-4000-
+# 8000-<counter>) from CLIENTS connections, PER_REQ events per request, for EV_SECONDS;
+# then POST /v1/flush (returns once every acknowledged event is committed), then SIGTERM
+# (eventlogd must drain and exit 0). Rows in the log must equal the events acknowledged.
+# The row's seconds run from the start of the load to the end of the flush (committed
+# events/s); acked events/s (over evload's load window) and ack latency go in R_EV.
+run_eventlogd() {
+	local id=$1 label=$2 table=$3 clients=$4 per_req=$5 run=$6 dir i code="" t0 t1 ev_pid
+	local ev_rc=0 rc=0 line acked ack_rate p50 p99 committed st ev_cpu="" f extra=""
+	dir=$WORK/eventlogd-$id
+	EV_SOCK=$dir/eventlogd.sock
+	mkdir -p "$dir"
+	settle
+	"$EVENTLOGD" --dsn="host=$PGHOST port=$PGPORT user=$PGUSER dbname=bench" --listen= \
+		--unix_socket="$EV_SOCK" --spool_dir="$dir/spool" --durability=fsync \
+		--flush_timeout=600s --stats_period=0 >"$dir/eventlogd.log" 2>&1 9>&- &
+	EV_PID=$!
+	CHILD_PIDS+=("$EV_PID")
+	for ((i = 0; i < 150; i++)); do
+		kill -0 "$EV_PID" 2>/dev/null || break
+		code=$(ev_curl /readyz -m 1 -o "$dir/readyz.json" -w '%{http_code}' || true)
+		if [ "$code" = 200 ] && grep -q '"logs_known":true' "$dir/readyz.json"; then
+			break
+		fi
+		code=""
+		sleep 0.1
+	done
+	if [ "$code" != 200 ]; then
+		kill -KILL "$EV_PID" 2>/dev/null || true
+		wait "$EV_PID" 2>/dev/null || true
+		EV_PID=""
+		record_error "$id" "$label" "eventlogd did not become ready in 15 s: $(tail -n1 "$dir/eventlogd.log")"
+		return
+	fi
+
+	t0=$(now)
+	"$EVLOAD" -U "$EV_SOCK" -l "$table" -c "$clients" -b "$per_req" -d "$EV_SECONDS" -f "$NDJSON" \
+		-r "$run" >"$dir/evload.out" 2>&1 9>&- &
+	ev_pid=$!
+	CHILD_PIDS+=("$ev_pid")
+	wait "$ev_pid" || ev_rc=$?
+	code=$(ev_curl /v1/flush -m 900 -X POST -o "$dir/flush.json" -w '%{http_code}' || true)
+	t1=$(now)
+	committed=$(ev_curl /metrics -m 5 | awk '$1 == "eventlogd_committed_events_total" {printf "%.0f", $2}')
+	# eventlogd's own CPU time (user + system) over its whole life
+	if read -r -a f <"/proc/$EV_PID/stat" 2>/dev/null; then
+		ev_cpu=$(awk -v t=$((f[13] + f[14])) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
+	fi
+	kill -TERM "$EV_PID" 2>/dev/null || true
+	wait "$EV_PID" || rc=$?
+	EV_PID=""
+
+	# evload: N events acked in X s = R events/s, Q requests, ack p50 A ms p99 B ms, duplicates D, status 202:...
+	line=$(grep -m1 '^evload:' "$dir/evload.out" || true)
+	acked=$(awk '{print $2}' <<<"$line")
+	ack_rate=$(sed -n 's/.* = \([0-9.]*\) events\/s.*/\1/p' <<<"$line")
+	p50=$(sed -n 's/.*ack p50 \([0-9.]*\) ms.*/\1/p' <<<"$line")
+	p99=$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' <<<"$line")
+	st=$(sed -n 's/.*status //p' <<<"$line")
+	R_EV[$id]="${ack_rate:-0}|${p50:-n/a}|${p99:-n/a}|${ev_cpu:-0}"
+	[ "$ev_rc" = 0 ] && [ -n "$acked" ] || extra="evload exited $ev_rc: $(tail -n1 "$dir/evload.out")"
+	[ "$code" = 200 ] || extra="${extra:+$extra; }POST /v1/flush answered ${code:-nothing} $(head -c 200 "$dir/flush.json" 2>/dev/null)"
+	[ "$rc" = 0 ] || extra="${extra:+$extra; }eventlogd exited $rc after SIGTERM: $(tail -n1 "$dir/eventlogd.log")"
+	case $line in
+	*"duplicates 0,"*) ;;
+	*) extra="${extra:+$extra; }evload reports duplicates" ;;
+	esac
+	record "$id" "$label" "${acked:-0}" "${committed:-none}" "$(secs "$t0" "$t1")" "$table" \
+		"$(grep -q ' 4[0-9][0-9]:[1-9]\| 5[0-9][0-9]:[1-9]' <<<" $st" && echo "status $st")"
+	if [ -n "$extra" ]; then
+		R_CHECK[$id]="✗"
+		R_NOTE[$id]="${R_NOTE[$id]:+${R_NOTE[$id]}; }$extra"
+		FAILED=1
+		say "$id: ✗ $extra"
+	fi
+	say "$id: $acked events acked at $ack_rate events/s, ack p50 $p50 ms, p99 $p99 ms; flush $code; eventlogd exit $rc"
+}
+
 # ---------------------------------------------------------------------------
 # Setup: extension, tables, events
 # ---------------------------------------------------------------------------
@@ -452,6 +560,8 @@ create_tables() {
 		c2) bq -c "SELECT eventlog.create_log('ev_c2_ingest')" >/dev/null ;;
 		d) bq -c "SELECT eventlog.create_log('ev_d_copy_in')" >/dev/null ;;
 		e) bq -c "SELECT eventlog.create_log('ev_e_copy')" >/dev/null ;;
+		s1) bq -c "SELECT eventlog.create_log('ev_s1_eventlogd')" >/dev/null ;;
+		s2) bq -c "SELECT eventlog.create_log('ev_s2_eventlogd')" >/dev/null ;;
 		e4) bq -c "SELECT eventlog.create_log('ev_e4_copy', tenant_buckets => 4)" >/dev/null ;;
 		e0)
 			bq -c "SELECT eventlog.create_log('ev_e0_copy')" >/dev/null
@@ -581,6 +691,8 @@ run_contender() {
 	f) run_copy f "(f) psql \\copy into a plain table, no index (ceiling)" plain_f "$COPY_V7" "$ROWS" ;;
 	g) run_copy g "(g) psql \\copy into a plain table, the log's ingest-time indexes" plain_g "$COPY_V7" "$ROWS" ;;
 	h) run_copy h "(h) as (g), random v4 event_ids" plain_h "$COPY_V4" "$ROWS" ;;
+	s1) run_eventlogd s1 "(s1) eventlogd, 16 clients x 100 events/request" ev_s1_eventlogd 16 100 51 ;;
+	s2) run_eventlogd s2 "(s2) eventlogd, 64 clients x 1 event/request" ev_s2_eventlogd 64 1 52 ;;
 	e4) run_copy e4 "(e4) psql \\copy into a log, 4 tenant buckets" ev_e4_copy "$COPY_V7" "$ROWS" ;;
 	e0) run_copy e0 "(e0) psql \\copy into a log, its indexes dropped" ev_e0_copy "$COPY_V7" "$ROWS" ;;
 	e2) run_copy e2 "(e2) psql \\copy into a log without its (tenant_id, subject, received_at) index" ev_e2_copy "$COPY_V7" "$ROWS" ;;
@@ -705,6 +817,55 @@ $(goal "(d) copy_in / (a) single-row INSERT" d a 20)
 
 Index cost on a plain table: (g)/(f) = $(ratio g f), (h)/(f) = $(ratio h f), (g)/(h) = $(ratio g h) (what time-ordered ids save).
 EOF
+	ev_report
+}
+
+# ev_ratio RATE B: RATE events/s over the events/s of contender B.
+ev_ratio() {
+	if [ -z "${R_SECS[$2]:-}" ] || [ "${R_CHECK[$2]}" != "✓" ]; then
+		echo "n/a"
+		return
+	fi
+	awk -v a="$1" -v b="$(rate "$2")" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'
+}
+
+# The eventlogd contenders (s1, s2): acked and committed rates, ack latency, goals of issue 3.
+ev_report() {
+	local id any=0 ack p50 p99 cpu com
+	for id in "${ORDER[@]}"; do
+		[ -n "${R_EV[$id]:-}" ] && any=1
+	done
+	[ "$any" = 1 ] || return 0
+	cat <<EOF
+
+eventlogd end to end (issue 3): test/e2e/evload posts the bench's NDJSON events (its own event_ids) to sidecar/eventlogd over its Unix socket for ${EV_SECONDS} s; eventlogd spools them with durability fsync (202 after the group-committed fdatasync) and drains them into its own fresh log over the cluster's Unix socket, with its defaults otherwise (batch_max_events 1000, batch_max_ms 100, flush_connections 2); then POST /v1/flush and SIGTERM (exit 0 required). Acked events/s: events acknowledged over evload's load window. Committed events/s: rows in the log over the time from the start of the load to the end of the flush. Ratios: committed (acked in parentheses). evload, eventlogd and PostgreSQL share the machine's $(nproc) CPUs.
+
+| contender | acked events/s | committed events/s | ack p50 ms | ack p99 ms | vs (a) INSERT | vs (e) \copy into a log | eventlogd CPU s per 1M events | rows check |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |
+EOF
+	for id in "${ORDER[@]}"; do
+		[ -n "${R_EV[$id]:-}" ] || continue
+		IFS='|' read -r ack p50 p99 cpu <<<"${R_EV[$id]}"
+		com=$(rate "$id")
+		printf '| %s | %s | %s | %s | %s | %s (%s) | %s (%s) | %s | %s |\n' \
+			"${R_LABEL[$id]}" "$(fmt_int "$(printf '%.0f' "$ack")")" "$(fmt_int "$com")" "$p50" "$p99" \
+			"$(ev_ratio "$com" a)" "$(ev_ratio "$ack" a)" "$(ev_ratio "$com" e)" "$(ev_ratio "$ack" e)" \
+			"$(awk -v c="$cpu" -v r="${R_ROWS[$id]:-0}" 'BEGIN {printf "%.1f", (r > 0 ? c / r * 1e6 : 0)}')" \
+			"${R_CHECK[$id]}"
+	done
+	cat <<EOF
+
+Goals of issue 3 (committed events/s; timings are never asserted):
+EOF
+	if [ -n "${R_EV[s1]:-}" ]; then
+		com=$(rate s1)
+		printf -- '- (s1) eventlogd, 16 x 100: %s committed events/s (goal >= 100,000: %s)\n' "$(fmt_int "$com")" \
+			"$(awk -v r="$com" 'BEGIN {print (r >= 100000 ? "met" : "not met")}')"
+		goal "(s1) eventlogd, 16 x 100 / (e) \\copy into a log" s1 e 0.7
+	fi
+	if [ -n "${R_EV[s2]:-}" ]; then
+		goal "(s2) eventlogd, 64 x 1 / (a) single-row INSERT" s2 a 10
+	fi
 }
 
 # Replaces the block between the markers in bench/README.md with the report.
@@ -775,6 +936,16 @@ EOF
 	generate_events
 	write_event_files
 	write_pgbench_scripts
+	case " $CONTENDERS " in
+	*" s1 "* | *" s2 "*)
+		say "building sidecar/eventlogd and test/e2e/evload"
+		make -C "$ROOT/sidecar" -s >&2 || die "make -C sidecar failed"
+		[ -x "$EVENTLOGD" ] || die "sidecar/eventlogd was not built"
+		command -v curl >/dev/null || die "curl is not installed"
+		EVLOAD=$WORK/evload
+		cc -O2 -o "$EVLOAD" "$ROOT/test/e2e/evload.c" -lpthread || die "could not compile test/e2e/evload.c"
+		;;
+	esac
 	say "events: COPY rows of $COPY_BYTES bytes, NDJSON lines of $NDJSON_BYTES bytes"
 
 	for id in $CONTENDERS; do
