@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "commands/event_trigger.h"
@@ -113,15 +114,25 @@ TopAncestor(Oid relid)
 	return relid;
 }
 
-/* Whether relid is a log registered in eventlog.log_config. */
+/*
+ * Whether relid is a log registered in eventlog.log_config. The guard runs for
+ * every user's DDL, most of whom have no rights on schema eventlog, so this
+ * fixed lookup runs as the bootstrap superuser (a transaction abort restores
+ * the caller's identity if it fails).
+ */
 static bool
 IsRegisteredLog(Oid relid)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 	bool		found;
+	Oid			save_userid;
+	int			save_sec;
 
 	values[0] = ObjectIdGetDatum(relid);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("SELECT 1 FROM eventlog.log_config WHERE log = $1",
@@ -129,6 +140,7 @@ IsRegisteredLog(Oid relid)
 		elog(ERROR, "could not read eventlog.log_config");
 	found = SPI_processed > 0;
 	SPI_finish();
+	SetUserIdAndSecContext(save_userid, save_sec);
 	return found;
 }
 

@@ -184,3 +184,17 @@ SELECT eventlog.drop_log('ev_ao.inner_log');
 SELECT to_regclass('ao') IS NULL AS ao_dropped, to_regclass('ao_b1_p2024_02_01') IS NULL AS partition_dropped,
 	   to_regclass('ev_ao.inner_log') IS NULL AS inner_dropped;
 DROP SCHEMA ev_ao;
+
+-- Other users' tables are none of the guard's business: a role outside the
+-- eventlog roles, with no rights on schema eventlog, creates, alters and
+-- drops its own tables (regression: the guard looked logs up with the
+-- caller's rights and refused every DROP TABLE of such a role).
+CREATE SCHEMA unrelated;
+GRANT CREATE, USAGE ON SCHEMA unrelated TO regress_eventlog_nobody;
+SET ROLE regress_eventlog_nobody;
+CREATE TABLE unrelated.t (x int);
+ALTER TABLE unrelated.t DISABLE TRIGGER ALL;
+DROP TABLE unrelated.t;
+SELECT to_regclass('unrelated.t') IS NULL AS dropped_by_its_owner;
+RESET ROLE;
+DROP SCHEMA unrelated;
