@@ -60,6 +60,7 @@ typedef struct EvValidateOpts
 } EvValidateOpts;
 
 extern void EvCheckEventArray(Jsonb *jb);
+extern void EvCheckTextArg(text *t, const char *field, int maxlen);
 extern void EvValidateEvent(void *jsonb_container, int position, const EvValidateOpts *opts);
 extern uint64 EvInsertJsonbArray(Oid logrelid, Datum events_jsonb, const EvBatchStats *stats);
 extern void EvCheckLogAndInsertPriv(Oid logrelid);

@@ -697,9 +697,9 @@ AppendWork(Oid logrelid, void *arg)
 	return n;
 }
 
-/* Checks one text argument of append() like the validator checks a field. */
-static void
-CheckTextArg(text *t, const char *field, int maxlen)
+/* Checks a text argument (append(), append_to_stream()): non-empty, at most maxlen bytes. */
+void
+EvCheckTextArg(text *t, const char *field, int maxlen)
 {
 	int			len = VARSIZE_ANY_EXHDR(t);
 
@@ -738,10 +738,10 @@ ev_append(PG_FUNCTION_ARGS)
 	logrelid = PG_GETARG_OID(0);
 	EvCheckLogAndInsertPriv(logrelid);
 
-	CheckTextArg(PG_GETARG_TEXT_PP(1), "tenant_id", EV_TENANT_MAX);
-	CheckTextArg(PG_GETARG_TEXT_PP(2), "event_type", EV_EVENT_TYPE_MAX);
+	EvCheckTextArg(PG_GETARG_TEXT_PP(1), "tenant_id", EV_TENANT_MAX);
+	EvCheckTextArg(PG_GETARG_TEXT_PP(2), "event_type", EV_EVENT_TYPE_MAX);
 	if (!PG_ARGISNULL(4))
-		CheckTextArg(PG_GETARG_TEXT_PP(4), "subject", EV_SUBJECT_MAX);
+		EvCheckTextArg(PG_GETARG_TEXT_PP(4), "subject", EV_SUBJECT_MAX);
 	payload = PG_GETARG_JSONB_P(3);
 	if (JB_ROOT_IS_SCALAR(payload))
 		ereport(ERROR,

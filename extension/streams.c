@@ -659,21 +659,6 @@ ValidateStreamEvents(Jsonb *jb)
 	return pos;
 }
 
-/* Checks a text argument: non-empty, at most maxlen bytes. */
-static void
-CheckTextArg(text *t, const char *name, int maxlen)
-{
-	int			len = VARSIZE_ANY_EXHDR(t);
-
-	if (len == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must not be empty", name)));
-	if (len > maxlen)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s is longer than %d bytes (%d)", name, maxlen, len)));
-}
 
 /* ---------- append_to_stream ---------- */
 
@@ -790,8 +775,8 @@ ev_append_to_stream(PG_FUNCTION_ARGS)
 		elog(ERROR, "append_to_stream: return type must be a row type");
 
 	EvCheckLogAndInsertPriv(logrelid);
-	CheckTextArg(tenant, "tenant_id", EV_TENANT_MAX);
-	CheckTextArg(stream, "stream", EV_STREAM_MAX);
+	EvCheckTextArg(tenant, "tenant_id", EV_TENANT_MAX);
+	EvCheckTextArg(stream, "stream", EV_STREAM_MAX);
 	if (!expected_null && expected < -1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
