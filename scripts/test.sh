@@ -23,6 +23,11 @@
 #   SIDECAR_TIMEOUT   seconds for make -C sidecar check (default 600)
 #   E2E_TIMEOUT       seconds per e2e script (default 300)
 #   PGC_TCP=1 etc.    passed on to scripts/pgcluster.sh
+# For a partial run while developing (the README's command runs everything):
+#   TEST_ONLY         suites to run, e.g. "regress pgtap" (default: all)
+#   REGRESS           pg_regress tests to run, e.g. "setup forget"
+#   PGTAP_FILES       pgTAP files to run (default: test/pgtap/*.sql)
+#   E2E_FILES         e2e scripts to run (default: test/e2e/*.sh)
 #
 # Each e2e script runs from the repository root with the cluster's PGHOST,
 # PGPORT, PGUSER, PGDATABASE exported, plus:
@@ -237,7 +242,8 @@ suite_regress() {
 		return
 	fi
 	rm -f regression.diffs regression.out
-	run_timed "$REGRESS_TIMEOUT" "$log" make installcheck PG_CONFIG="$PG_CONFIG"
+	run_timed "$REGRESS_TIMEOUT" "$log" make installcheck PG_CONFIG="$PG_CONFIG" \
+		${REGRESS:+REGRESS="$REGRESS"}
 	rc=$RC
 	# PostgreSQL 15: "test name ... ok 12 ms" (parallel groups indent the name);
 	# 16 and later print TAP: "ok 1 - name", "not ok 2 - name".
@@ -268,7 +274,8 @@ suite_pgtap() {
 		record pgtap 0 1 "pg_prove not found"
 		return
 	fi
-	files=(test/pgtap/*.sql)
+	# shellcheck disable=SC2206 # a list of paths, split on purpose
+	files=(${PGTAP_FILES:-test/pgtap/*.sql})
 	for f in "${files[@]}"; do
 		i=$((i + 1))
 		db=eventlog_tap_$i
@@ -351,7 +358,9 @@ sidecar_target() {
 suite_e2e() {
 	local f name log rc start secs pass=0 fail=0 n=0 notes=()
 	section "e2e: test/e2e/*.sh"
-	for f in test/e2e/*.sh; do
+	# shellcheck disable=SC2206 # a list of paths, split on purpose
+	local list=(${E2E_FILES:-test/e2e/*.sh})
+	for f in "${list[@]}"; do
 		[ -e "$f" ] || continue
 		name=$(basename "$f" .sh)
 		if [ ! -x "$f" ]; then
@@ -386,6 +395,16 @@ suite_e2e() {
 		return
 	fi
 	record e2e "$pass" "$fail" "${notes:+failed: ${notes[*]}}"
+}
+
+# Exit 0 when suite $1 is to run (TEST_ONLY unset, or it names the suite).
+wanted() {
+	[ -z "${TEST_ONLY:-}" ] && return 0
+	case " $TEST_ONLY " in
+	*" $1 "*) return 0 ;;
+	esac
+	echo "(suite $1 not run: TEST_ONLY=$TEST_ONLY)"
+	return 1
 }
 
 # Exit 0 when some suite recorded a failure.
@@ -437,12 +456,12 @@ main() {
 	chmod 0755 "$WORK"
 	mkdir -p "$WORK/logs" "$WORK/e2e"
 
-	suite_meta
+	wanted meta && suite_meta
 	if build_and_install && start_cluster; then
-		suite_regress
-		suite_pgtap
-		suite_sidecar
-		suite_e2e
+		wanted regress && suite_regress
+		wanted pgtap && suite_pgtap
+		wanted sidecar && suite_sidecar
+		wanted e2e && suite_e2e
 	else
 		for s in regress pgtap sidecar e2e; do
 			record "$s" 0 0 "skipped: build or cluster failed"
