@@ -48,6 +48,13 @@ CREATE TABLE @extschema@.log_config (
 	premake int NOT NULL,
 	retention interval,
 	dedup_window interval NOT NULL DEFAULT '24 hours',
+	-- Storage tiers (set_tiering): past warm_after a partition is compacted
+	-- and sealed; past cold_after it moves to cold_tablespace or is exported
+	-- to archive_dir and detached. NULL: that tier is off.
+	warm_after interval CHECK (warm_after > interval '0'),
+	cold_after interval CHECK (cold_after > interval '0'),
+	cold_tablespace name,
+	archive_dir text,
 	created_at timestamptz NOT NULL DEFAULT now(),
 	created_by name NOT NULL DEFAULT session_user
 );
@@ -63,7 +70,9 @@ CREATE TABLE @extschema@.maintenance_runs (
 	finished_at timestamptz NOT NULL,
 	rows_moved bigint NOT NULL,
 	partitions_before int NOT NULL,
-	partitions_after int NOT NULL
+	partitions_after int NOT NULL,
+	-- What each step did, one key per step (e.g. {"redacted": 10, "sealed": 2}).
+	details jsonb NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE @extschema@.maintenance_runs IS 'What each run_maintenance() did and how long it took.';
 GRANT SELECT, INSERT, DELETE ON @extschema@.maintenance_runs TO eventlog_admin;
