@@ -12,6 +12,8 @@
 #   c   eventlog.ingest(log, jsonb array of 1,000 events), 1 client
 #   c2  the same, 2 clients, each on half of the batches
 #   d   eventlog.copy_in(log, bytea, 'text'), ~10,000 rows per call, 1 client
+#       (bench/copyin: the chunk as a binary bytea parameter, one transaction a call)
+#   d2  the same, 2 clients, each on half of the rows
 #   e   psql \copy into a log
 #   f   psql \copy into a plain table: no index, no partition (the ceiling)
 #   g   psql \copy into a plain table with the indexes a log keeps up while it ingests
@@ -73,7 +75,7 @@ INGEST_BATCH=1000
 CLIENTS=8
 PORT=${BENCH_PORT:-55460}
 ANALYSIS=${BENCH_ANALYSIS:-0}
-DEFAULT_CONTENDERS="a b c c2 d e f g h s1 s2"
+DEFAULT_CONTENDERS="a b c c2 d d2 e f g h s1 s2"
 if [ "$ANALYSIS" = "1" ]; then
 	DEFAULT_CONTENDERS="$DEFAULT_CONTENDERS e4 e2 e0 f+ g1 g2 g3"
 fi
@@ -370,24 +372,34 @@ run_ingest() {
 	record "$id" "$label" "$INGEST_SENT" "$reported" "$(secs "$t0" "$t1")" "$table"
 }
 
-# run_copy_in ID LABEL TABLE: the text-COPY file through copy_in(), CHUNK_ROWS rows per call.
+# run_copy_in ID LABEL TABLE CLIENTS: the text-COPY file through copy_in(), CHUNK_ROWS
+# rows per call, as an application calls it: bench/copyin sends each chunk as a binary
+# bytea parameter of a prepared statement (psql could only send it as a SQL literal,
+# which the server must parse and unescape: that measured the literal, not copy_in).
+# With CLIENTS > 1 the file is cut into that many parts, one client each.
 run_copy_in() {
-	local id=$1 label=$2 table=$3 t0 t1 f out reported
-	mkdir -p "$WORK/chunks"
-	split -l "$CHUNK_ROWS" -d -a 5 "$COPY_V7" "$WORK/chunks/c_"
-	for f in "$WORK"/chunks/c_*; do
-		printf '\\set chunk `cat %s`\n' "$f"
-		printf "SELECT eventlog.copy_in('%s', convert_to(:'chunk', 'UTF8'), 'text');\n" "$table"
-	done >"$WORK/copy_in-$id.sql"
+	local id=$1 label=$2 table=$3 clients=$4 t0 t1 k pids=() reported ok=1 lines
+	lines=$(wc -l <"$COPY_V7")
+	split -n "l/$clients" -d -a 2 "$COPY_V7" "$WORK/copy_in-$id.part."
 	settle
 	t0=$(now)
-	if ! bq -f "$WORK/copy_in-$id.sql" >"$WORK/copy_in-$id.out" 2>&1; then
-		record_error "$id" "$label" "$(grep -m1 ERROR "$WORK/copy_in-$id.out")"
+	for ((k = 0; k < clients; k++)); do
+		"$COPYIN" -d "dbname=bench" -t "$table" -f "$WORK/copy_in-$id.part.$(printf %02d "$k")" \
+			-n "$CHUNK_ROWS" >"$WORK/copy_in-$id.out.$k" 2>&1 &
+		pids+=($!)
+		CHILD_PIDS+=($!)
+	done
+	for k in "${!pids[@]}"; do
+		wait "${pids[$k]}" || ok=0
+	done
+	t1=$(now)
+	rm -f "$WORK/copy_in-$id.part."*
+	if [ "$ok" != 1 ]; then
+		record_error "$id" "$label" "$(head -q -n1 "$WORK"/copy_in-"$id".out.* | grep -m1 .)"
 		return
 	fi
-	t1=$(now)
-	rm -rf "$WORK/chunks"
-	reported=$(awk '{s += $1} END {print s + 0}' "$WORK/copy_in-$id.out")
+	reported=$(cat "$WORK"/copy_in-"$id".out.* | awk '{s += $1} END {print s + 0}')
+	[ "$lines" = "$ROWS" ] || say "note: $COPY_V7 has $lines lines for $ROWS rows"
 	record "$id" "$label" "$ROWS" "$reported" "$(secs "$t0" "$t1")" "$table"
 }
 
@@ -558,6 +570,7 @@ create_tables() {
 		b) bq -c "SELECT eventlog.create_log('ev_b_append')" >/dev/null ;;
 		c) bq -c "SELECT eventlog.create_log('ev_c_ingest')" >/dev/null ;;
 		c2) bq -c "SELECT eventlog.create_log('ev_c2_ingest')" >/dev/null ;;
+		d2) bq -c "SELECT eventlog.create_log('ev_d2_copy_in')" >/dev/null ;;
 		d) bq -c "SELECT eventlog.create_log('ev_d_copy_in')" >/dev/null ;;
 		e) bq -c "SELECT eventlog.create_log('ev_e_copy')" >/dev/null ;;
 		s1) bq -c "SELECT eventlog.create_log('ev_s1_eventlogd')" >/dev/null ;;
@@ -686,7 +699,8 @@ run_contender() {
 	b) run_pgbench b "(b) eventlog.append, $CLIENTS clients" ev_b_append "$WORK/append.pgbench" ;;
 	c) run_ingest c "(c) eventlog.ingest, $INGEST_BATCH/call, 1 client" ev_c_ingest 1 ;;
 	c2) run_ingest c2 "(c2) eventlog.ingest, $INGEST_BATCH/call, 2 clients" ev_c2_ingest 2 ;;
-	d) run_copy_in d "(d) eventlog.copy_in text, $CHUNK_ROWS/call, 1 client" ev_d_copy_in ;;
+	d) run_copy_in d "(d) eventlog.copy_in text, $CHUNK_ROWS/call, 1 client" ev_d_copy_in 1 ;;
+	d2) run_copy_in d2 "(d2) eventlog.copy_in text, $CHUNK_ROWS/call, 2 clients" ev_d2_copy_in 2 ;;
 	e) run_copy e "(e) psql \\copy into a log" ev_e_copy "$COPY_V7" "$ROWS" ;;
 	f) run_copy f "(f) psql \\copy into a plain table, no index (ceiling)" plain_f "$COPY_V7" "$ROWS" ;;
 	g) run_copy g "(g) psql \\copy into a plain table, the log's ingest-time indexes" plain_g "$COPY_V7" "$ROWS" ;;
@@ -944,6 +958,14 @@ EOF
 		command -v curl >/dev/null || die "curl is not installed"
 		EVLOAD=$WORK/evload
 		cc -O2 -o "$EVLOAD" "$ROOT/test/e2e/evload.c" -lpthread || die "could not compile test/e2e/evload.c"
+		;;
+	esac
+	case " $CONTENDERS " in
+	*" d "* | *" d2 "*)
+		COPYIN=$WORK/copyin
+		cc -O2 -Wall -Wextra -Werror -I"$("$PG_CONFIG" --includedir)" -o "$COPYIN" \
+			"$ROOT/bench/copyin.c" -L"$("$PG_CONFIG" --libdir)" -lpq ||
+			die "could not compile bench/copyin.c (libpq-dev)"
 		;;
 	esac
 	say "events: COPY rows of $COPY_BYTES bytes, NDJSON lines of $NDJSON_BYTES bytes"
