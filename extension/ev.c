@@ -15,6 +15,7 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 int			ev_max_batch_events = 100000;
+int			ev_redact_batch = 50000;
 static char *ev_tenant = NULL;
 
 /* Defines the extension's settings. */
@@ -36,6 +37,16 @@ _PG_init(void)
 							NULL,
 							&ev_max_batch_events,
 							100000, 1, INT_MAX / 2,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("eventlog.redact_batch",
+							"Most events that one forget() or one run_maintenance() redacts per log.",
+							"The rest of a large erasure is redacted by the next runs; its events "
+							"are hidden from the read functions at once all the same.",
+							&ev_redact_batch,
+							50000, 1, INT_MAX / 2,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);

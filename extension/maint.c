@@ -30,6 +30,8 @@
 PG_FUNCTION_INFO_V1(ev_create_log);
 PG_FUNCTION_INFO_V1(ev_drop_log);
 PG_FUNCTION_INFO_V1(ev_run_maintenance);
+PG_FUNCTION_INFO_V1(ev_forget);
+PG_FUNCTION_INFO_V1(ev_forget_tenant);
 
 #define ADMIN_ROLE "eventlog_admin"
 
@@ -267,4 +269,68 @@ ev_run_maintenance(PG_FUNCTION_ARGS)
 		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*
+ * Appends the tombstone and redacts a first batch, as eventlog_admin with the
+ * append-only bypass; subject NULL forgets the whole tenant.
+ */
+static int64
+Forget(FunctionCallInfo fcinfo, bool whole_tenant)
+{
+	Oid			argtypes[6] = {REGCLASSOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, INT4OID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	int			reason_arg = whole_tenant ? 2 : 3;
+	bool		isnull;
+	int64		n;
+	int			rc;
+
+	EvRequireAdmin("forget events");
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || (!whole_tenant && PG_ARGISNULL(2)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg(whole_tenant ? "log and tenant_id must not be null"
+						: "log, tenant_id and subject must not be null"),
+				 whole_tenant ? 0 : errhint("Use eventlog.forget_tenant() to forget every event of a tenant.")));
+	if (PG_ARGISNULL(reason_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("reason must not be null"),
+				 errdetail("The tombstone records why the events were erased.")));
+	EvRequireLog(PG_GETARG_OID(0));
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(1);
+	if (whole_tenant)
+		nulls[2] = 'n';
+	else
+		values[2] = PG_GETARG_DATUM(2);
+	values[3] = PG_GETARG_DATUM(reason_arg);
+	/* who asked: the current role, before RunAsAdmin switches it */
+	values[4] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	values[5] = Int32GetDatum(ev_redact_batch);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = RunAsAdmin("SELECT eventlog._forget($1, $2, $3, $4, $5, $6)", 6, argtypes, values, nulls,
+					true, false);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "forget failed: %s", SPI_result_code_string(rc));
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	return n;
+}
+
+/* forget(log regclass, tenant_id text, subject text, reason text) RETURNS bigint */
+Datum
+ev_forget(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(Forget(fcinfo, false));
+}
+
+/* forget_tenant(log regclass, tenant_id text, reason text) RETURNS bigint */
+Datum
+ev_forget_tenant(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(Forget(fcinfo, true));
 }

@@ -490,6 +490,7 @@ DECLARE
 	v_c record;
 	v_b record;
 	v_t0 timestamptz;
+	v_redacted bigint;
 BEGIN
 	FOR v_c IN SELECT c.log FROM @extschema@.log_config c
 				WHERE p_log IS NULL OR c.log = p_log ORDER BY c.log::text LOOP
@@ -502,11 +503,13 @@ BEGIN
 						   ' p_jobmon := false)', v_partman, v_b.parent_table);
 		END LOOP;
 		PERFORM @extschema@._index_closed_partitions(v_c.log);
+		v_redacted := @extschema@._redact(v_c.log, pg_catalog.current_setting('eventlog.redact_batch')::bigint);
 		SELECT count(*) INTO partitions_after FROM pg_catalog.pg_partition_tree(v_c.log) WHERE isleaf;
 		duration := clock_timestamp() - v_t0;
 		INSERT INTO @extschema@.maintenance_runs (log, started_at, finished_at, rows_moved,
-												  partitions_before, partitions_after)
-		VALUES (v_c.log, v_t0, clock_timestamp(), rows_moved, partitions_before, partitions_after);
+												  partitions_before, partitions_after, details)
+		VALUES (v_c.log, v_t0, clock_timestamp(), rows_moved, partitions_before, partitions_after,
+				jsonb_build_object('redacted', v_redacted));
 		RETURN NEXT;
 	END LOOP;
 END
@@ -623,6 +626,7 @@ AS $$
 DECLARE
 	v_after timestamptz;
 	v_sql text;
+	v_hide record;
 BEGIN
 	IF log IS NULL OR tenant_id IS NULL OR from_ts IS NULL OR to_ts IS NULL THEN
 		RAISE EXCEPTION 'log, tenant_id, from_ts and to_ts must not be null' USING ERRCODE = '22004';
@@ -654,9 +658,16 @@ BEGIN
 	IF after_event IS NOT NULL THEN
 		v_sql := v_sql || ' AND (received_at, event_id) > ($6, $7)';
 	END IF;
+	-- Forgotten events are hidden, their tombstones shown (60_forget.sql).
+	v_hide := @extschema@._forgotten_filter(log, tenant_id);
+	IF v_hide.whole THEN
+		v_sql := v_sql || ' AND event_id = ANY ($9)';
+	ELSIF v_hide.subjects IS NOT NULL THEN
+		v_sql := v_sql || ' AND (subject IS NULL OR subject <> ALL ($10) OR event_id = ANY ($9))';
+	END IF;
 	v_sql := v_sql || ' ORDER BY received_at, event_id LIMIT $8';
 	RETURN QUERY EXECUTE v_sql USING tenant_id, from_ts, to_ts, event_type, subject, v_after,
-		after_event, max_rows;
+		after_event, max_rows, v_hide.tombstones, v_hide.subjects;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.events(regclass, text, timestamptz, timestamptz, text, text, uuid, int) IS
@@ -671,19 +682,22 @@ DECLARE
 	v_t timestamptz := @extschema@.uuidv7_time(event_id);
 	v_cols text := 'event_id, tenant_id, event_type, subject, occurred_at, received_at,'
 				   ' schema_version, payload, metadata';
+	-- Forgotten events are hidden, their tombstones shown (60_forget.sql).
+	v_hide text := ' AND NOT @extschema@._is_forgotten($4, tenant_id, subject, event_id)';
 BEGIN
 	PERFORM @extschema@._require_log(log);
 	-- A UUIDv7 carries its time: look in the partitions around it first
 	-- (producers' clocks run ahead by up to an hour, or buffer up to a day).
 	IF v_t IS NOT NULL THEN
 		RETURN QUERY EXECUTE format('SELECT %s FROM %s WHERE event_id = $1'
-									' AND received_at >= $2 AND received_at < $3', v_cols, log)
-			USING event_id, v_t - interval '1 hour', v_t + interval '1 day';
+									' AND received_at >= $2 AND received_at < $3%s', v_cols, log, v_hide)
+			USING event_id, v_t - interval '1 hour', v_t + interval '1 day', log;
 		IF FOUND THEN
 			RETURN;
 		END IF;
 	END IF;
-	RETURN QUERY EXECUTE format('SELECT %s FROM %s WHERE event_id = $1', v_cols, log) USING event_id;
+	RETURN QUERY EXECUTE format('SELECT %s FROM %s WHERE event_id = $1%s', v_cols, log, v_hide)
+		USING event_id, NULL::timestamptz, NULL::timestamptz, log;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.get_event(regclass, uuid) IS 'The event with this event_id (no rows if none).';
@@ -693,16 +707,22 @@ RETURNS SETOF @extschema@.event
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	v_hide record;
 BEGIN
 	PERFORM @extschema@._require_log(log);
 	IF subject IS NULL OR tenant_id IS NULL THEN
 		RAISE EXCEPTION 'tenant_id and subject must not be null' USING ERRCODE = '22004';
 	END IF;
+	-- A forgotten subject (or tenant) shows only its tombstones (60_forget.sql).
+	v_hide := @extschema@._forgotten_filter(log, tenant_id);
 	RETURN QUERY EXECUTE format('SELECT event_id, tenant_id, event_type, subject, occurred_at, received_at,'
 								' schema_version, payload, metadata FROM %s'
-								' WHERE tenant_id = $1 AND subject = $2'
-								' ORDER BY received_at, event_id LIMIT $3', log)
-		USING tenant_id, subject, max_rows;
+								' WHERE tenant_id = $1 AND subject = $2%s'
+								' ORDER BY received_at, event_id LIMIT $3', log,
+								CASE WHEN v_hide.whole OR subject = ANY (v_hide.subjects)
+									 THEN ' AND event_id = ANY ($4)' ELSE '' END)
+		USING tenant_id, subject, max_rows, v_hide.tombstones;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.history(regclass, text, text, int) IS
@@ -718,11 +738,20 @@ SELECT c.log,
 	   c.retention,
 	   c.dedup_window,
 	   (SELECT count(*) FROM pg_catalog.pg_partition_tree(c.log) t WHERE t.isleaf)::int AS partitions,
+	   o.oldest_range_from,
+	   -- when run_maintenance() drops the oldest time partition (NULL: kept forever)
+	   o.oldest_range_to + c.retention AS next_drop_at,
 	   c.created_at,
 	   c.created_by
   FROM @extschema@.log_config c
   JOIN pg_catalog.pg_class r ON r.oid = c.log
-  JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace;
+  JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+  LEFT JOIN LATERAL (
+	SELECT min(substring(pg_catalog.pg_get_expr(l.relpartbound, l.oid) FROM 'FROM \(''([^'']+)''\)')::timestamptz) AS oldest_range_from,
+		   min(substring(pg_catalog.pg_get_expr(l.relpartbound, l.oid) FROM 'TO \(''([^'']+)''\)')::timestamptz) AS oldest_range_to
+	  FROM pg_catalog.pg_partition_tree(c.log) t
+	  JOIN pg_catalog.pg_class l ON l.oid = t.relid
+	 WHERE t.isleaf AND pg_catalog.pg_get_expr(l.relpartbound, l.oid) <> 'DEFAULT') o ON true;
 COMMENT ON VIEW @extschema@.logs IS 'Every event log and its settings.';
 GRANT SELECT ON @extschema@.logs TO eventlog_reader, eventlog_writer, eventlog_admin;
 

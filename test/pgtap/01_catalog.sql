@@ -20,7 +20,9 @@ INSERT INTO api VALUES
 	('history', '{regclass,text,text,integer}', 'setof eventlog.event', true, false, true, false),
 	('partitions', '{regclass,boolean}', 'setof record', true, false, true, false),
 	('uuidv7', '{"timestamp with time zone"}', 'uuid', true, true, true, true),
-	('uuidv7_time', '{uuid}', 'timestamp with time zone', true, true, true, true);
+	('uuidv7_time', '{uuid}', 'timestamp with time zone', true, true, true, true),
+	('forget', '{regclass,text,text,text}', 'bigint', true, false, false, false),
+	('forget_tenant', '{regclass,text,text}', 'bigint', true, false, false, false);
 -- Internal bodies that the C entry points run as eventlog_admin: nobody else.
 CREATE TEMP TABLE internal (fn name, args name[]);
 INSERT INTO internal VALUES
@@ -29,7 +31,10 @@ INSERT INTO internal VALUES
 	('_rescue_defaults', '{regclass}'),
 	('_run_maintenance', '{regclass}'),
 	('_protect_partitions', '{}'),
-	('_drop_guard', '{}');
+	('_drop_guard', '{}'),
+	('_forget', '{regclass,text,text,text,text,integer}'),
+	('_redact', '{regclass,bigint}'),
+	('_redact_partition', '{regclass,regclass,bigint,"timestamp with time zone"}');
 
 SELECT plan(36 + 8 * (SELECT count(*)::int FROM api) + 3 * (SELECT count(*)::int FROM internal));
 
@@ -45,7 +50,8 @@ SELECT has_table('eventlog', 'ingest_ledger', 'table eventlog.ingest_ledger exis
 SELECT has_table('eventlog', 'dead_letters', 'table eventlog.dead_letters exists');
 SELECT has_view('eventlog', 'logs', 'view eventlog.logs exists');
 SELECT columns_are('eventlog', 'logs', ARRAY['log', 'name', 'kind', 'partition_interval', 'tenant_buckets', 'premake',
-											'retention', 'dedup_window', 'partitions', 'created_at', 'created_by']);
+											'retention', 'dedup_window', 'partitions', 'oldest_range_from', 'next_drop_at',
+											'created_at', 'created_by']);
 SELECT has_type('eventlog', 'event', 'type eventlog.event exists');
 SELECT is((SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute
 			WHERE attrelid = 'eventlog.event'::regclass AND attnum > 0),
