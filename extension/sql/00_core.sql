@@ -491,6 +491,7 @@ DECLARE
 	v_b record;
 	v_t0 timestamptz;
 	v_redacted bigint;
+	v_sealed int;
 BEGIN
 	FOR v_c IN SELECT c.log FROM @extschema@.log_config c
 				WHERE p_log IS NULL OR c.log = p_log ORDER BY c.log::text LOOP
@@ -504,12 +505,13 @@ BEGIN
 		END LOOP;
 		PERFORM @extschema@._index_closed_partitions(v_c.log);
 		v_redacted := @extschema@._redact(v_c.log, pg_catalog.current_setting('eventlog.redact_batch')::bigint);
+		v_sealed := @extschema@._seal_due(v_c.log);
 		SELECT count(*) INTO partitions_after FROM pg_catalog.pg_partition_tree(v_c.log) WHERE isleaf;
 		duration := clock_timestamp() - v_t0;
 		INSERT INTO @extschema@.maintenance_runs (log, started_at, finished_at, rows_moved,
 												  partitions_before, partitions_after, details)
 		VALUES (v_c.log, v_t0, clock_timestamp(), rows_moved, partitions_before, partitions_after,
-				jsonb_build_object('redacted', v_redacted));
+				jsonb_build_object('redacted', v_redacted, 'sealed', v_sealed));
 		RETURN NEXT;
 	END LOOP;
 END

@@ -49,6 +49,7 @@ AS $$
 DECLARE
 	v record;
 	v_n bigint := 0;
+	v_tombstone uuid;
 BEGIN
 	-- Row locks only (ROW EXCLUSIVE on the leaf): ingest goes on meanwhile.
 	FOR v IN EXECUTE format(
@@ -73,7 +74,12 @@ BEGIN
 		UPDATE @extschema@.forgotten f SET redacted = f.redacted + v.n
 		 WHERE f.log = p_log AND f.tombstone_id = v.tombstone_id;
 		v_n := v_n + v.n;
+		v_tombstone := v.tombstone_id;
 	END LOOP;
+	-- A lawful erasure re-seals a sealed leaf, with its tombstone (65_seals.sql).
+	IF v_n > 0 AND @extschema@._is_sealed(p_log, p_leaf) THEN
+		PERFORM @extschema@._seal_partition(p_log, p_leaf, 'forget', v_tombstone);
+	END IF;
 	RETURN v_n;
 END
 $$;

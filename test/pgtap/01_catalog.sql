@@ -22,7 +22,8 @@ INSERT INTO api VALUES
 	('uuidv7', '{"timestamp with time zone"}', 'uuid', true, true, true, true),
 	('uuidv7_time', '{uuid}', 'timestamp with time zone', true, true, true, true),
 	('forget', '{regclass,text,text,text}', 'bigint', true, false, false, false),
-	('forget_tenant', '{regclass,text,text}', 'bigint', true, false, false, false);
+	('forget_tenant', '{regclass,text,text}', 'bigint', true, false, false, false),
+	('verify', '{regclass,"timestamp with time zone","timestamp with time zone"}', 'setof record', true, false, false, false);
 -- Internal bodies that the C entry points run as eventlog_admin: nobody else.
 CREATE TEMP TABLE internal (fn name, args name[]);
 INSERT INTO internal VALUES
@@ -34,7 +35,10 @@ INSERT INTO internal VALUES
 	('_drop_guard', '{}'),
 	('_forget', '{regclass,text,text,text,text,integer}'),
 	('_redact', '{regclass,bigint}'),
-	('_redact_partition', '{regclass,regclass,bigint,"timestamp with time zone"}');
+	('_redact_partition', '{regclass,regclass,bigint,"timestamp with time zone"}'),
+	('_seal_partition', '{regclass,regclass,text,uuid}'),
+	('_seal_due', '{regclass}'),
+	('_note_sealed_insert', '{}');
 
 SELECT plan(36 + 8 * (SELECT count(*)::int FROM api) + 3 * (SELECT count(*)::int FROM internal));
 
