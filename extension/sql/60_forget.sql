@@ -37,11 +37,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT pg_catalog.jsonb_build_object('redacted', true, 'tombstone', tombstone) $$;
 
 -- Redacts up to p_limit not yet redacted events of forgotten subjects and
--- tenants in one leaf of p_log; returns how many. p_recent: whether the leaf
--- may hold events that arrived after a request was last found complete (its
--- range ends after that time, or it is a default partition).
-CREATE FUNCTION @extschema@._redact_partition(p_log regclass, p_leaf regclass, p_limit bigint,
-											   p_range_to timestamptz)
+-- tenants in one leaf of p_log; returns how many. Every leaf is looked at on
+-- every run, for requests complete or not: an event may arrive for a forgotten
+-- subject at any time, into any partition (a load of history, a backlog).
+CREATE FUNCTION @extschema@._redact_partition(p_log regclass, p_leaf regclass, p_limit bigint)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -59,7 +58,6 @@ BEGIN
 		'   JOIN %1$s x ON x.tenant_id = f.tenant_id'
 		'              AND (f.subject IS NULL OR x.subject = f.subject)'
 		'  WHERE f.log = $1'
-		'    AND (f.redacted_at IS NULL OR $3::timestamptz IS NULL OR $3 > f.redacted_at)'
 		'    AND NOT EXISTS (SELECT FROM @extschema@.forgotten t'
 		'                     WHERE t.log = $1 AND t.tombstone_id = x.event_id)'
 		'    AND (x.metadata IS NOT NULL OR x.payload <> @extschema@._redacted_payload(f.tombstone_id))'
@@ -69,7 +67,7 @@ BEGIN
 		'   FROM doomed d WHERE x.ctid = d.tid'
 		' RETURNING d.tombstone_id)'
 		' SELECT tombstone_id, count(*) AS n FROM done GROUP BY tombstone_id', p_leaf)
-		USING p_log, p_limit, p_range_to
+		USING p_log, p_limit
 	LOOP
 		UPDATE @extschema@.forgotten f SET redacted = f.redacted + v.n
 		 WHERE f.log = p_log AND f.tombstone_id = v.tombstone_id;
@@ -102,15 +100,10 @@ BEGIN
 		RETURN 0;
 	END IF;
 	FOR v IN
-		SELECT t.relid,
-			   substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM 'TO \(''([^'']+)''\)')::timestamptz AS range_to
-		  FROM pg_catalog.pg_partition_tree(p_log) t
-		  JOIN pg_catalog.pg_class c ON c.oid = t.relid
-		 WHERE t.isleaf
-		 ORDER BY t.relid
+		SELECT t.relid FROM pg_catalog.pg_partition_tree(p_log) t WHERE t.isleaf ORDER BY t.relid
 	LOOP
 		EXIT WHEN v_left <= 0;
-		v_n := @extschema@._redact_partition(p_log, v.relid, v_left, v.range_to);
+		v_n := @extschema@._redact_partition(p_log, v.relid, v_left);
 		v_left := v_left - v_n;
 		v_done := v_done + v_n;
 	END LOOP;
@@ -236,10 +229,10 @@ GRANT EXECUTE ON FUNCTION @extschema@.forget_tenant(regclass, text, text) TO eve
 -- Internal bodies: run as eventlog_admin by the C entry points and maintenance.
 REVOKE ALL ON FUNCTION @extschema@._forget(regclass, text, text, text, text, int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._redact(regclass, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION @extschema@._redact_partition(regclass, regclass, bigint, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._redact_partition(regclass, regclass, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._forget(regclass, text, text, text, text, int) TO eventlog_admin;
 GRANT EXECUTE ON FUNCTION @extschema@._redact(regclass, bigint) TO eventlog_admin;
-GRANT EXECUTE ON FUNCTION @extschema@._redact_partition(regclass, regclass, bigint, timestamptz) TO eventlog_admin;
+GRANT EXECUTE ON FUNCTION @extschema@._redact_partition(regclass, regclass, bigint) TO eventlog_admin;
 -- The read functions' filters: for the roles that may call them.
 REVOKE ALL ON FUNCTION @extschema@._forgotten_filter(regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._is_forgotten(regclass, text, text, uuid) FROM PUBLIC;

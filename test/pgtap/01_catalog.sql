@@ -35,7 +35,7 @@ INSERT INTO internal VALUES
 	('_drop_guard', '{}'),
 	('_forget', '{regclass,text,text,text,text,integer}'),
 	('_redact', '{regclass,bigint}'),
-	('_redact_partition', '{regclass,regclass,bigint,"timestamp with time zone"}'),
+	('_redact_partition', '{regclass,regclass,bigint}'),
 	('_seal_partition', '{regclass,regclass,text,uuid}'),
 	('_seal_due', '{regclass}'),
 	('_note_sealed_insert', '{}');
