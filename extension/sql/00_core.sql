@@ -478,6 +478,33 @@ BEGIN
 END
 $$;
 
+-- Whether maintenance has partitions to make or drop for a log: rows in a
+-- default partition, fewer than premake partitions ahead in some bucket, or
+-- an oldest partition past the retention.
+CREATE FUNCTION @extschema@._ddl_due(p_log regclass)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v_c record;
+	v_l record;
+	v_has boolean;
+BEGIN
+	SELECT * INTO v_c FROM @extschema@.log_config c WHERE c.log = p_log;
+	FOR v_l IN SELECT l.leaf FROM @extschema@._leaves(p_log) l WHERE l.is_default LOOP
+		EXECUTE format('SELECT EXISTS (SELECT FROM %s)', v_l.leaf) INTO v_has;
+		IF v_has THEN
+			RETURN true;
+		END IF;
+	END LOOP;
+	RETURN EXISTS (SELECT FROM @extschema@._leaves(p_log) l WHERE NOT l.is_default
+					GROUP BY l.bucket
+				   HAVING max(l.range_to) < now() + v_c.premake * v_c.partition_interval
+					   OR min(l.range_to) < now() - v_c.retention);
+END
+$$;
+
 -- Body of run_maintenance(); runs as eventlog_admin with the append-only bypass.
 CREATE FUNCTION @extschema@._run_maintenance(p_log regclass)
 RETURNS TABLE (log regclass, rows_moved bigint, partitions_before int, partitions_after int,
@@ -498,14 +525,28 @@ BEGIN
 		v_t0 := clock_timestamp();
 		log := v_c.log;
 		SELECT count(*) INTO partitions_before FROM pg_catalog.pg_partition_tree(v_c.log) WHERE isleaf;
-		rows_moved := @extschema@._rescue_defaults(v_c.log);
-		FOR v_b IN SELECT * FROM @extschema@._buckets(v_c.log) LOOP
-			EXECUTE format('SELECT %s.run_maintenance(p_parent_table := %L, p_analyze := false,'
-						   ' p_jobmon := false)', v_partman, v_b.parent_table);
-		END LOOP;
+		-- Steps that change rows or closed partitions only, under row locks
+		-- or locks on one closed partition at a time: ingest goes on.
 		PERFORM @extschema@._index_closed_partitions(v_c.log);
 		v_redacted := @extschema@._redact(v_c.log, pg_catalog.current_setting('eventlog.redact_batch')::bigint);
 		v_sealed := @extschema@._seal_due(v_c.log);
+		-- Then, only when there is something to make or drop, the partition
+		-- DDL. Making or dropping a partition locks its bucket exclusively;
+		-- a COPY that holds some buckets and waits for another would deadlock
+		-- with a maintenance that takes buckets one after the other. A SHARE
+		-- lock on the log first lets COPYs in flight finish and holds new
+		-- ones for the rest of this transaction, which is kept short.
+		rows_moved := 0;
+		IF @extschema@._ddl_due(v_c.log) THEN
+			EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_c.log);
+			rows_moved := @extschema@._rescue_defaults(v_c.log);
+			FOR v_b IN SELECT * FROM @extschema@._buckets(v_c.log) LOOP
+				EXECUTE format('SELECT %s.run_maintenance(p_parent_table := %L, p_analyze := false,'
+							   ' p_jobmon := false)', v_partman, v_b.parent_table);
+			END LOOP;
+			-- partitions made for past ranges (rows out of a default) are closed
+			PERFORM @extschema@._index_closed_partitions(v_c.log);
+		END IF;
 		SELECT count(*) INTO partitions_after FROM pg_catalog.pg_partition_tree(v_c.log) WHERE isleaf;
 		duration := clock_timestamp() - v_t0;
 		INSERT INTO @extschema@.maintenance_runs (log, started_at, finished_at, rows_moved,
@@ -830,6 +871,8 @@ REVOKE ALL ON FUNCTION @extschema@._drop_log(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._rescue_defaults(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._run_maintenance(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._index_closed_partitions(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._ddl_due(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._ddl_due(regclass) TO eventlog_admin;
 GRANT EXECUTE ON FUNCTION @extschema@._index_closed_partitions(regclass) TO eventlog_admin;
 REVOKE ALL ON FUNCTION @extschema@._protect_partitions() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._drop_guard() FROM PUBLIC;
