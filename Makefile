@@ -29,7 +29,7 @@ extension/pg_eventlog--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)
 	  printf '%s\n' '\echo Use "CREATE EXTENSION pg_eventlog" to load this file. \quit'; \
 	  for f in $^; do echo; echo "-- ===== $$f"; cat $$f; done; } > $@
 
-REGRESS = setup uuidv7 create_log append_only ingest append copy_in queries pruning rls privileges maintenance webhooks streams forget seals
+REGRESS = setup uuidv7 create_log append_only ingest append copy_in queries pruning rls privileges maintenance webhooks streams forget seals tiers
 CONTRIB_TESTDB = eventlog_regress
 PG_CPPFLAGS = -I$(srcdir)/extension -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 

@@ -519,6 +519,7 @@ DECLARE
 	v_t0 timestamptz;
 	v_redacted bigint;
 	v_sealed int;
+	v_tiers jsonb;
 BEGIN
 	FOR v_c IN SELECT c.log FROM @extschema@.log_config c
 				WHERE p_log IS NULL OR c.log = p_log ORDER BY c.log::text LOOP
@@ -530,6 +531,7 @@ BEGIN
 		PERFORM @extschema@._index_closed_partitions(v_c.log);
 		v_redacted := @extschema@._redact(v_c.log, pg_catalog.current_setting('eventlog.redact_batch')::bigint);
 		v_sealed := @extschema@._seal_due(v_c.log);
+		v_tiers := @extschema@._maintain_tiers(v_c.log);
 		-- Then, only when there is something to make or drop, the partition
 		-- DDL. Making or dropping a partition locks its bucket exclusively;
 		-- a COPY that holds some buckets and waits for another would deadlock
@@ -552,7 +554,7 @@ BEGIN
 		INSERT INTO @extschema@.maintenance_runs (log, started_at, finished_at, rows_moved,
 												  partitions_before, partitions_after, details)
 		VALUES (v_c.log, v_t0, clock_timestamp(), rows_moved, partitions_before, partitions_after,
-				jsonb_build_object('redacted', v_redacted, 'sealed', v_sealed));
+				jsonb_build_object('redacted', v_redacted, 'sealed', v_sealed) || v_tiers);
 		RETURN NEXT;
 	END LOOP;
 END
@@ -840,7 +842,10 @@ BEGIN
 		ELSE
 			rows := CASE WHEN v.reltuples >= 0 THEN v.reltuples::bigint END;
 		END IF;
-		tier := 'hot';
+		tier := CASE WHEN is_default THEN 'hot'
+					 ELSE coalesce((SELECT t.tier FROM @extschema@.tiers t
+									 WHERE t.log = partitions.log AND t.bucket = partitions.bucket
+									   AND t.range_from = partitions.range_from), 'hot') END;
 		RETURN NEXT;
 	END LOOP;
 END

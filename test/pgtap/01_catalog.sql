@@ -23,7 +23,8 @@ INSERT INTO api VALUES
 	('uuidv7_time', '{uuid}', 'timestamp with time zone', true, true, true, true),
 	('forget', '{regclass,text,text,text}', 'bigint', true, false, false, false),
 	('forget_tenant', '{regclass,text,text}', 'bigint', true, false, false, false),
-	('verify', '{regclass,"timestamp with time zone","timestamp with time zone"}', 'setof record', true, false, false, false);
+	('verify', '{regclass,"timestamp with time zone","timestamp with time zone"}', 'setof record', true, false, false, false),
+	('set_tiering', '{regclass,interval,interval,name,text}', 'void', true, false, false, false);
 -- Internal bodies that the C entry points run as eventlog_admin: nobody else.
 CREATE TEMP TABLE internal (fn name, args name[]);
 INSERT INTO internal VALUES
@@ -38,7 +39,9 @@ INSERT INTO internal VALUES
 	('_redact_partition', '{regclass,regclass,bigint}'),
 	('_seal_partition', '{regclass,regclass,text,uuid}'),
 	('_seal_due', '{regclass}'),
-	('_note_sealed_insert', '{}');
+	('_note_sealed_insert', '{}'),
+	('_maintain_tiers', '{regclass}'),
+	('_ddl_due', '{regclass}');
 
 SELECT plan(36 + 8 * (SELECT count(*)::int FROM api) + 3 * (SELECT count(*)::int FROM internal));
 
