@@ -12,7 +12,8 @@ OBJS = \
 	extension/copyin.o \
 	extension/maint.o \
 	extension/bgworker.o \
-	extension/streams.o
+	extension/streams.o \
+	extension/archive.o
 
 # The control file lives in extension/, so it is installed as DATA rather
 # than through EXTENSION (which expects it next to this Makefile).
@@ -29,8 +30,10 @@ extension/pg_eventlog--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)
 	  printf '%s\n' '\echo Use "CREATE EXTENSION pg_eventlog" to load this file. \quit'; \
 	  for f in $^; do echo; echo "-- ===== $$f"; cat $$f; done; } > $@
 
-REGRESS = setup uuidv7 create_log append_only ingest append copy_in queries pruning rls privileges maintenance webhooks streams forget seals tiers
+REGRESS = setup uuidv7 create_log append_only ingest append copy_in queries pruning rls privileges maintenance webhooks streams forget seals tiers archive
 CONTRIB_TESTDB = eventlog_regress
+# zlib: archive files (extension/archive.c)
+SHLIB_LINK = -lz
 PG_CPPFLAGS = -I$(srcdir)/extension -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 
 # Guarded so that `make test` and `make demo` can start on a fresh machine

@@ -84,6 +84,15 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	DefineCustomStringVariable("eventlog.archive_root",
+							   "Directory inside which the archive_dir of every log must lie.",
+							   "Archive files are written and read by the server's OS user; empty: no archiving.",
+							   &ev_archive_root,
+							   "",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("eventlog");
 
 	if (process_shared_preload_libraries_in_progress)

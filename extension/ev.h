@@ -19,6 +19,7 @@
 /* GUCs (ev.c, bgworker.c) */
 extern int	ev_max_batch_events;
 extern int	ev_redact_batch;
+extern char *ev_archive_root;
 extern int	ev_maintenance_interval;
 extern char *ev_maintenance_databases;
 extern char *ev_maintenance_role;

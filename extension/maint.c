@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(ev_drop_log);
 PG_FUNCTION_INFO_V1(ev_run_maintenance);
 PG_FUNCTION_INFO_V1(ev_forget);
 PG_FUNCTION_INFO_V1(ev_forget_tenant);
+PG_FUNCTION_INFO_V1(ev_restore);
 
 #define ADMIN_ROLE "eventlog_admin"
 
@@ -333,4 +334,34 @@ Datum
 ev_forget_tenant(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT64(Forget(fcinfo, true));
+}
+
+/* restore(log regclass, from_ts timestamptz, to_ts timestamptz) RETURNS bigint */
+Datum
+ev_restore(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[3] = {REGCLASSOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	bool		isnull;
+	int64		n;
+	int			rc;
+
+	EvRequireAdmin("restore archived partitions");
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("log must not be null")));
+	EvRequireLog(PG_GETARG_OID(0));
+	for (int i = 0; i < 3; i++)
+	{
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = RunAsAdmin("SELECT eventlog._restore($1, $2, $3)", 3, argtypes, values, nulls, true, false);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "restore failed: %s", SPI_result_code_string(rc));
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	PG_RETURN_INT64(n);
 }

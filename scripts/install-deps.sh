@@ -22,6 +22,7 @@ PACKAGES="
 	libtap-parser-sourcehandler-pgtap-perl
 	libpq-dev
 	libevent-dev
+	zlib1g-dev
 	libjansson-dev
 	pkg-config
 	make

@@ -498,6 +498,10 @@ BEGIN
 			RETURN true;
 		END IF;
 	END LOOP;
+	IF EXISTS (SELECT FROM @extschema@.archives a JOIN pg_catalog.pg_class c ON c.oid = a.leaf_oid
+				WHERE a.log = p_log AND a.restored_at IS NULL) THEN
+		RETURN true;	-- exported partitions to drop
+	END IF;
 	RETURN EXISTS (SELECT FROM @extschema@._leaves(p_log) l WHERE NOT l.is_default
 					GROUP BY l.bucket
 				   HAVING max(l.range_to) < now() + v_c.premake * v_c.partition_interval
@@ -548,6 +552,8 @@ BEGIN
 			END LOOP;
 			-- partitions made for past ranges (rows out of a default) are closed
 			PERFORM @extschema@._index_closed_partitions(v_c.log);
+			-- partitions exported to archive files above (70_tiers.sql)
+			PERFORM @extschema@._drop_archived(v_c.log);
 		END IF;
 		SELECT count(*) INTO partitions_after FROM pg_catalog.pg_partition_tree(v_c.log) WHERE isleaf;
 		duration := clock_timestamp() - v_t0;
@@ -703,6 +709,8 @@ BEGIN
 	IF after_event IS NOT NULL THEN
 		v_sql := v_sql || ' AND (received_at, event_id) > ($6, $7)';
 	END IF;
+	-- Archived ranges are not searched: say so (70_tiers.sql).
+	PERFORM @extschema@._warn_archived(log, from_ts, to_ts);
 	-- Forgotten events are hidden, their tombstones shown (60_forget.sql).
 	v_hide := @extschema@._forgotten_filter(log, tenant_id);
 	IF v_hide.whole THEN
@@ -759,6 +767,7 @@ BEGIN
 	IF subject IS NULL OR tenant_id IS NULL THEN
 		RAISE EXCEPTION 'tenant_id and subject must not be null' USING ERRCODE = '22004';
 	END IF;
+	PERFORM @extschema@._warn_archived(log, '-infinity', 'infinity');
 	-- A forgotten subject (or tenant) shows only its tombstones (60_forget.sql).
 	v_hide := @extschema@._forgotten_filter(log, tenant_id);
 	RETURN QUERY EXECUTE format('SELECT event_id, tenant_id, event_type, subject, occurred_at, received_at,'

@@ -24,7 +24,9 @@ INSERT INTO api VALUES
 	('forget', '{regclass,text,text,text}', 'bigint', true, false, false, false),
 	('forget_tenant', '{regclass,text,text}', 'bigint', true, false, false, false),
 	('verify', '{regclass,"timestamp with time zone","timestamp with time zone"}', 'setof record', true, false, false, false),
-	('set_tiering', '{regclass,interval,interval,name,text}', 'void', true, false, false, false);
+	('set_tiering', '{regclass,interval,interval,name,text}', 'void', true, false, false, false),
+	('restore', '{regclass,"timestamp with time zone","timestamp with time zone"}', 'bigint', true, false, false, false),
+	('archived_ranges', '{regclass,"timestamp with time zone","timestamp with time zone"}', 'setof record', true, false, true, false);
 -- Internal bodies that the C entry points run as eventlog_admin: nobody else.
 CREATE TEMP TABLE internal (fn name, args name[]);
 INSERT INTO internal VALUES
@@ -41,7 +43,12 @@ INSERT INTO internal VALUES
 	('_seal_due', '{regclass}'),
 	('_note_sealed_insert', '{}'),
 	('_maintain_tiers', '{regclass}'),
-	('_ddl_due', '{regclass}');
+	('_ddl_due', '{regclass}'),
+	('_archive_partition', '{regclass,regclass,text,text,text}'),
+	('_restore_file', '{regclass,text,text,bigint}'),
+	('_check_archive_dir', '{text}'),
+	('_drop_archived', '{regclass}'),
+	('_restore', '{regclass,"timestamp with time zone","timestamp with time zone"}');
 
 SELECT plan(36 + 8 * (SELECT count(*)::int FROM api) + 3 * (SELECT count(*)::int FROM internal));
 
