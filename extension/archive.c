@@ -47,6 +47,7 @@
 PG_FUNCTION_INFO_V1(ev_archive_partition);
 PG_FUNCTION_INFO_V1(ev_restore_file);
 PG_FUNCTION_INFO_V1(ev_check_archive_dir);
+PG_FUNCTION_INFO_V1(ev_remove_archive_file);
 
 char	   *ev_archive_root = NULL;
 
@@ -419,4 +420,36 @@ Datum
 ev_check_archive_dir(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(CheckedArchiveDir(text_to_cstring(PG_GETARG_TEXT_PP(0)))));
+}
+
+/*
+ * _remove_archive_file(file text) RETURNS boolean: removes an archive file and
+ * its manifest (retention); the file must lie inside eventlog.archive_root.
+ * Returns false when the file was already gone.
+ */
+Datum
+ev_remove_archive_file(PG_FUNCTION_ARGS)
+{
+	char	   *file = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *dir = pstrdup(file);
+	char	   *slash = strrchr(dir, '/');
+	size_t		len = strlen(file);
+	const char *suffix = ".ndjson.gz";
+	char	   *manifest;
+	bool		existed;
+
+	EvRequireAdmin("remove archive files");
+	if (slash == NULL || len <= strlen(suffix) || strcmp(file + len - strlen(suffix), suffix) != 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), errmsg("invalid archive file \"%s\"", file)));
+	*slash = '\0';
+	(void) CheckedArchiveDir(dir);
+	CheckNamePart(slash + 1, "archive file name");
+	manifest = psprintf("%.*s.manifest.json", (int) (len - strlen(suffix)), file);
+	existed = unlink(file) == 0;
+	if (!existed && errno != ENOENT)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not remove \"%s\": %m", file)));
+	if (unlink(manifest) != 0 && errno != ENOENT)
+		ereport(ERROR, (errcode_for_file_access(), errmsg("could not remove \"%s\": %m", manifest)));
+	FsyncPath(dir, true);
+	PG_RETURN_BOOL(existed);
 }

@@ -535,7 +535,8 @@ BEGIN
 		PERFORM @extschema@._index_closed_partitions(v_c.log);
 		v_redacted := @extschema@._redact(v_c.log, pg_catalog.current_setting('eventlog.redact_batch')::bigint);
 		v_sealed := @extschema@._seal_due(v_c.log);
-		v_tiers := @extschema@._maintain_tiers(v_c.log);
+		v_tiers := @extschema@._maintain_tiers(v_c.log)
+				   || jsonb_build_object('expired_archives', @extschema@._expire_archives(v_c.log));
 		-- Then, only when there is something to make or drop, the partition
 		-- DDL. Making or dropping a partition locks its bucket exclusively;
 		-- a COPY that holds some buckets and waits for another would deadlock
@@ -782,6 +783,27 @@ $$;
 COMMENT ON FUNCTION @extschema@.history(regclass, text, text, int) IS
 'Every event of one subject of one tenant, oldest first.';
 
+-- The leaves of a log with their bounds, read from the catalogs without
+-- taking locks (pg_partition_tree() locks every partition: a view that
+-- eventlogd reads every few seconds must not queue behind maintenance's DDL,
+-- nor hold locks that maintenance then waits for).
+CREATE FUNCTION @extschema@._leaf_bounds(p_log regclass)
+RETURNS TABLE (leaf oid, range_from timestamptz, range_to timestamptz, is_default boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH RECURSIVE t(relid) AS (
+		SELECT p_log::oid
+		UNION ALL
+		SELECT i.inhrelid FROM pg_catalog.pg_inherits i JOIN t ON i.inhparent = t.relid)
+	SELECT c.oid,
+		   substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''([^'']+)''\)')::timestamptz,
+		   substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid) FROM 'TO \(''([^'']+)''\)')::timestamptz,
+		   pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT'
+	  FROM t JOIN pg_catalog.pg_class c ON c.oid = t.relid
+	 WHERE c.relkind = 'r'
+$$;
+
 CREATE VIEW @extschema@.logs AS
 SELECT c.log,
 	   n.nspname || '.' || r.relname AS name,
@@ -791,7 +813,7 @@ SELECT c.log,
 	   c.premake,
 	   c.retention,
 	   c.dedup_window,
-	   (SELECT count(*) FROM pg_catalog.pg_partition_tree(c.log) t WHERE t.isleaf)::int AS partitions,
+	   o.partitions,
 	   o.oldest_range_from,
 	   -- when run_maintenance() drops the oldest time partition (NULL: kept forever)
 	   o.oldest_range_to + c.retention AS next_drop_at,
@@ -801,11 +823,10 @@ SELECT c.log,
   JOIN pg_catalog.pg_class r ON r.oid = c.log
   JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
   LEFT JOIN LATERAL (
-	SELECT min(substring(pg_catalog.pg_get_expr(l.relpartbound, l.oid) FROM 'FROM \(''([^'']+)''\)')::timestamptz) AS oldest_range_from,
-		   min(substring(pg_catalog.pg_get_expr(l.relpartbound, l.oid) FROM 'TO \(''([^'']+)''\)')::timestamptz) AS oldest_range_to
-	  FROM pg_catalog.pg_partition_tree(c.log) t
-	  JOIN pg_catalog.pg_class l ON l.oid = t.relid
-	 WHERE t.isleaf AND pg_catalog.pg_get_expr(l.relpartbound, l.oid) <> 'DEFAULT') o ON true;
+	SELECT count(*)::int AS partitions,
+		   min(b.range_from) FILTER (WHERE NOT b.is_default) AS oldest_range_from,
+		   min(b.range_to) FILTER (WHERE NOT b.is_default) AS oldest_range_to
+	  FROM @extschema@._leaf_bounds(c.log) b) o ON true;
 COMMENT ON VIEW @extschema@.logs IS 'Every event log and its settings.';
 GRANT SELECT ON @extschema@.logs TO eventlog_reader, eventlog_writer, eventlog_admin;
 
@@ -886,6 +907,7 @@ REVOKE ALL ON FUNCTION @extschema@._rescue_defaults(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._run_maintenance(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._index_closed_partitions(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._ddl_due(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._leaf_bounds(regclass) TO eventlog_reader, eventlog_writer, eventlog_admin;
 GRANT EXECUTE ON FUNCTION @extschema@._ddl_due(regclass) TO eventlog_admin;
 GRANT EXECUTE ON FUNCTION @extschema@._index_closed_partitions(regclass) TO eventlog_admin;
 REVOKE ALL ON FUNCTION @extschema@._protect_partitions() FROM PUBLIC;

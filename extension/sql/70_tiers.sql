@@ -43,7 +43,7 @@ CREATE TABLE @extschema@.archives (
 );
 COMMENT ON TABLE @extschema@.archives IS 'Partitions exported to archive files: file, rows, checksums.';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.archives', '');
-GRANT SELECT, INSERT, UPDATE ON @extschema@.archives TO eventlog_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.archives TO eventlog_admin;
 -- Readers learn which ranges are archived (archived_ranges), not file paths.
 GRANT SELECT (log, bucket, range_from, range_to, rows, archived_at, restored_at) ON @extschema@.archives
 	TO eventlog_reader;
@@ -55,6 +55,10 @@ LANGUAGE c VOLATILE STRICT;
 CREATE FUNCTION @extschema@._restore_file(log regclass, file text, file_sha256 text, rows bigint)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'ev_restore_file'
+LANGUAGE c VOLATILE STRICT;
+CREATE FUNCTION @extschema@._remove_archive_file(file text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ev_remove_archive_file'
 LANGUAGE c VOLATILE STRICT;
 CREATE FUNCTION @extschema@._check_archive_dir(dir text)
 RETURNS text
@@ -201,6 +205,31 @@ BEGIN
 END
 $$;
 
+-- Retention of archives: the files of archived ranges past the log's
+-- retention are removed, as their partitions would have been dropped; returns
+-- how many. (The file goes first: a crash before the commit leaves a catalog
+-- row without a file, which the next run removes all the same.)
+CREATE FUNCTION @extschema@._expire_archives(p_log regclass)
+RETURNS int
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	v record;
+	v_n int := 0;
+BEGIN
+	FOR v IN SELECT a.* FROM @extschema@.archives a JOIN @extschema@.log_config c ON c.log = a.log
+			  WHERE a.log = p_log AND a.restored_at IS NULL AND c.retention IS NOT NULL
+				AND a.range_to < now() - c.retention LOOP
+		PERFORM @extschema@._remove_archive_file(v.file);
+		DELETE FROM @extschema@.archives a WHERE a.log = p_log AND a.bucket = v.bucket AND a.range_from = v.range_from;
+		DELETE FROM @extschema@.tiers t WHERE t.log = p_log AND t.bucket = v.bucket AND t.range_from = v.range_from;
+		v_n := v_n + 1;
+	END LOOP;
+	RETURN v_n;
+END
+$$;
+
 -- Drops the partitions exported in this transaction (run_maintenance's DDL
 -- step, under its SHARE lock on the log); returns how many.
 CREATE FUNCTION @extschema@._drop_archived(p_log regclass)
@@ -311,6 +340,10 @@ GRANT EXECUTE ON FUNCTION @extschema@._warn_archived(regclass, timestamptz, time
 REVOKE ALL ON FUNCTION @extschema@._archive_partition(regclass, regclass, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._restore_file(regclass, text, text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._check_archive_dir(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._remove_archive_file(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@._expire_archives(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._remove_archive_file(text) TO eventlog_admin;
+GRANT EXECUTE ON FUNCTION @extschema@._expire_archives(regclass) TO eventlog_admin;
 REVOKE ALL ON FUNCTION @extschema@._drop_archived(regclass) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@._restore(regclass, timestamptz, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@._archive_partition(regclass, regclass, text, text, text) TO eventlog_admin;

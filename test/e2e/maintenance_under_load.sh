@@ -1,9 +1,10 @@
 #!/bin/bash
 # Maintenance at full ingest rate (issue 4): eventlogd takes events from evload as fast
-# as it can while forget() and run_maintenance() erase subjects, seal partitions and drop
-# partitions past retention, in a loop. Asserts no maintenance error, every acknowledged
-# event stored exactly once, forgotten subjects hidden and redacted, no row past
-# retention, and verify() ok.
+# as it can while forget() and run_maintenance() erase subjects, seal, compact (warm) and
+# archive (cold) partitions and drop partitions past retention, in a loop. Asserts no
+# maintenance error, every acknowledged event stored exactly once, forgotten subjects
+# hidden and redacted, no row past retention, archived ranges out of the table and in
+# files, and verify() ok.
 # Prints the committed ingest rate with maintenance running as a ratio to the rate of
 # the same load alone (a figure, never asserted: timings on a shared machine vary).
 # Ends with "N passed, N failed".
@@ -22,7 +23,7 @@ EVENTLOGD=${EVENTLOGD:-$ROOT/sidecar/eventlogd}
 WORK=$(mktemp -d /tmp/maint-load.XXXXXX)
 chmod 777 "$WORK"
 SOCK=$WORK/pgsock
-mkdir -p "$SOCK" && chmod 777 "$SOCK"
+mkdir -p "$SOCK" "$WORK/archive" && chmod 777 "$SOCK"
 pass=0
 fail=0
 EVPID=
@@ -74,8 +75,9 @@ echo "# work dir $WORK"
 [ -x "$EVENTLOGD" ] || { echo "# build eventlogd first: make -C sidecar"; echo "0 passed, 1 failed"; exit 1; }
 gcc -O2 -o "$WORK/evload" "$ROOT/test/e2e/evload.c" -lpthread || exit 1
 as_pg "$PGBIN/initdb" -D "$WORK/pg" -A trust -U postgres >/dev/null || exit 1
+chown postgres "$WORK/archive" 2>/dev/null
 as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -w -l "$WORK/pg.log" \
-	-o "-p $PGPORT -k $SOCK -c listen_addresses='' -c shared_preload_libraries=pg_eventlog" start >/dev/null ||
+	-o "-p $PGPORT -k $SOCK -c listen_addresses='' -c shared_preload_libraries=pg_eventlog -c eventlog.archive_root=$WORK/archive" start >/dev/null ||
 	{ cat "$WORK/pg.log"; exit 1; }
 psql -X -q -h "$SOCK" -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE ev" || exit 1
 $PSQL -c "CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman; CREATE EXTENSION pg_eventlog;
@@ -116,7 +118,10 @@ alone=$(load a1)
 exactly_once "ingest alone" a1
 
 # 2. the same load while maintenance forgets, tiers, seals and drops, in a loop
-sql "SELECT eventlog.set_retention('audit', '10 days')" >/dev/null || not_ok "set_retention" "failed"
+sql "SELECT eventlog.set_retention('audit', '10 days');
+     SELECT eventlog.set_tiering('audit', warm_after => '3 days', cold_after => '6 days',
+                                 archive_dir => '$WORK/archive');" >/dev/null ||
+	not_ok "set_retention and set_tiering" "failed"
 (
 	k=0
 	while [ ! -e "$WORK/stop" ]; do
@@ -153,6 +158,13 @@ expect_eq "forget: no personal data left in stored rows" \
 	          AND (a.payload ? 'email' OR a.metadata IS NOT NULL)")" 0
 expect_eq "retention: no row older than 10 days" \
 	"$(sql "SELECT count(*) FROM audit WHERE received_at < now() - interval '11 days'")" 0
+expect_eq "tiers: archived ranges out of the table" \
+	"$(sql "SELECT count(*) FROM audit WHERE received_at < now() - interval '7 days'")" 0
+n=$(find "$WORK/archive" -name '*.ndjson.gz' | wc -l)
+expect_eq "retention: no archive past retention" \
+	"$(sql "SELECT count(*) FROM eventlog.archives WHERE range_to < now() - interval '10 days'")" 0
+expect_eq "tiers: one archive file per archived partition" "$n" \
+	"$(sql "SELECT count(*) FROM eventlog.archives WHERE restored_at IS NULL")"
 expect_eq "seals: closed partitions sealed" \
 	"$(sql "SELECT count(*) > 0 FROM eventlog.seals WHERE log = 'audit'::regclass")" t
 expect_eq "verify: every sealed partition ok" "$(sql "SELECT count(*) FILTER (WHERE NOT ok) FROM eventlog.verify('audit')")" 0

@@ -48,6 +48,8 @@ INSERT INTO internal VALUES
 	('_restore_file', '{regclass,text,text,bigint}'),
 	('_check_archive_dir', '{text}'),
 	('_drop_archived', '{regclass}'),
+	('_remove_archive_file', '{text}'),
+	('_expire_archives', '{regclass}'),
 	('_restore', '{regclass,"timestamp with time zone","timestamp with time zone"}');
 
 SELECT plan(36 + 8 * (SELECT count(*)::int FROM api) + 3 * (SELECT count(*)::int FROM internal));
