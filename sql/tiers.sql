@@ -66,6 +66,15 @@ SELECT count(*) FROM eventlog.run_maintenance('tr');
 SELECT details - 'redacted' - 'sealed' AS details FROM eventlog.maintenance_runs
  WHERE log = 'tr'::regclass ORDER BY id DESC LIMIT 1;
 
+-- forget() reaches warm and cold partitions: redacted there, re-sealed, verified.
+SELECT eventlog.forget('tr', 't1', 's1', 'erasure of tiered events') AS erased;
+SELECT p.tier, count(*) AS events, count(*) FILTER (WHERE t.payload ? 'redacted' AND t.metadata IS NULL) AS redacted
+  FROM tr t JOIN eventlog.partitions('tr') p ON p.partition = t.tableoid::regclass
+ WHERE t.tenant_id = 't1' AND t.subject = 's1' AND t.event_type = 'e'
+ GROUP BY p.tier ORDER BY p.tier;
+SELECT count(*) FILTER (WHERE cause = 'forget') > 0 AS resealed FROM eventlog.seals WHERE log = 'tr'::regclass;
+SELECT count(*) AS sealed, bool_and(ok) AS all_ok FROM eventlog.verify('tr');
+
 -- The append-only rule holds on warm and cold partitions.
 SELECT format('UPDATE %s SET payload = ''{}''', partition) AS upd FROM eventlog.partitions('tr')
  WHERE tier = 'cold' ORDER BY partition::text LIMIT 1 \gset

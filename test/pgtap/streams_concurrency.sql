@@ -53,9 +53,13 @@ BEGIN
 END
 $$;
 -- Whether some backend waits for a heavyweight lock while running p_like (up to 10 s).
+-- pg_stat_activity is read once per transaction unless the snapshot is
+-- cleared: without it, a backend that starts waiting after the first look is
+-- never seen (the test ran in one transaction and failed on a busy machine).
 CREATE FUNCTION pg_temp.waits(p_like text) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
 	FOR i IN 1 .. 200 LOOP
+		PERFORM pg_stat_clear_snapshot();
 		IF EXISTS (SELECT FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE p_like) THEN
 			RETURN true;
 		END IF;
