@@ -4,7 +4,8 @@
 -- hot:  the partition's range ended less than warm_after ago (or is open);
 -- warm: compacted for reading: rewritten in (tenant_id, received_at) order
 --       (CLUSTER on the tenant index), payloads over PostgreSQL's TOAST
---       threshold compressed with lz4, statistics refreshed; sealed;
+--       threshold recompressed with lz4 (pglz on a server without it),
+--       statistics refreshed; sealed;
 -- cold: past cold_after, moved with its indexes to cold_tablespace, or
 --       exported to a compressed file in archive_dir and dropped (archived;
 --       restore() brings it back, as a partition in the tier 'restored' that
@@ -113,7 +114,7 @@ COMMENT ON FUNCTION @extschema@.set_tiering(regclass, interval, interval, name, 
 'Sets when partitions become warm (compacted, sealed) and cold (moved to a cheaper tablespace); NULL turns a tier off.';
 
 -- Maintenance step: moves each partition to the tier its age calls for;
--- returns {"compacted": n, "moved": n}. One partition at a time, each under
+-- returns {"compacted": n, "moved": n, "archived": n}. One partition at a time, each under
 -- its own ACCESS EXCLUSIVE lock (a closed partition: late rows and readers of
 -- that range wait for its rewrite; ingest of current events does not).
 CREATE FUNCTION @extschema@._maintain_tiers(p_log regclass)
@@ -130,6 +131,10 @@ DECLARE
 	v_archived int := 0;
 	v_hash record;
 	v_file record;
+	-- lz4 when the server was built with it, else PostgreSQL's own pglz.
+	v_method text := CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_settings s
+										WHERE s.name = 'default_toast_compression' AND 'lz4' = ANY (s.enumvals))
+						  THEN 'lz4' ELSE 'pglz' END;
 BEGIN
 	SELECT * INTO v_c FROM @extschema@.log_config c WHERE c.log = p_log;
 	IF v_c.warm_after IS NULL THEN
@@ -152,8 +157,19 @@ BEGIN
 								   WHERE a.attrelid = v.leaf AND a.attname = 'tenant_id')
 			   AND i.indkey[1] = (SELECT a.attnum FROM pg_catalog.pg_attribute a
 								   WHERE a.attrelid = v.leaf AND a.attname = 'received_at');
-			EXECUTE format('ALTER TABLE %s ALTER COLUMN payload SET COMPRESSION lz4,'
-						   ' ALTER COLUMN metadata SET COMPRESSION lz4', v.leaf);
+			-- The whole rewrite under one lock: readers never see the leaf half done.
+			EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', v.leaf);
+			EXECUTE format('ALTER TABLE %s ALTER COLUMN payload SET COMPRESSION %s,'
+						   ' ALTER COLUMN metadata SET COMPRESSION %s', v.leaf, v_method, v_method);
+			-- SET COMPRESSION applies to new values only, and CLUSTER copies
+			-- compressed values as they are: give the compressed values of
+			-- the old method a fresh copy (jsonb through text is the same
+			-- canonical value, so the seal still verifies; the append-only
+			-- bypass of maintenance lets this UPDATE through). CLUSTER then
+			-- leaves the old row versions behind.
+			EXECUTE format('UPDATE %s SET payload = payload::text::jsonb, metadata = metadata::text::jsonb'
+						   ' WHERE pg_catalog.pg_column_compression(payload) <> %L'
+						   ' OR pg_catalog.pg_column_compression(metadata) <> %L', v.leaf, v_method, v_method);
 			IF v_idx IS NOT NULL THEN
 				EXECUTE format('CLUSTER %s USING %I', v.leaf, (SELECT relname FROM pg_catalog.pg_class WHERE oid = v_idx));
 			END IF;
