@@ -349,27 +349,40 @@ ingest_scripts() {
 	' "$file"
 }
 
-# run_ingest ID LABEL TABLE CLIENTS: the NDJSON events through ingest(), INGEST_BATCH per call.
-run_ingest() {
-	local id=$1 label=$2 table=$3 clients=$4 t0 t1 k pids=() reported ok=1
-	ingest_scripts "$table" "$NDJSON" "$WORK/ingest-$id.sql" "$clients"
-	settle
-	t0=$(now)
-	for ((k = 0; k < clients; k++)); do
-		bq -f "$WORK/ingest-$id.sql.$k" >"$WORK/ingest-$id.out.$k" 2>&1 &
+# run_clients OUT N FN: runs "FN k" for k = 0 .. N-1 at once, each into OUT.k; sets T0
+# and T1 around them; fails when any of them failed.
+run_clients() {
+	local out=$1 n=$2 fn=$3 k pids=() rc=0
+	T0=$(now)
+	for ((k = 0; k < n; k++)); do
+		"$fn" "$k" >"$out.$k" 2>&1 &
 		pids+=($!)
 		CHILD_PIDS+=($!)
 	done
 	for k in "${!pids[@]}"; do
-		wait "${pids[$k]}" || ok=0
+		wait "${pids[$k]}" || rc=1
 	done
-	t1=$(now)
-	if [ "$ok" != 1 ]; then
+	T1=$(now)
+	return "$rc"
+}
+
+# ingest_client K: client K of run_ingest (its share of the calls).
+ingest_client() {
+	bq -f "$WORK/ingest-$RUN_ID.sql.$1"
+}
+
+# run_ingest ID LABEL TABLE CLIENTS: the NDJSON events through ingest(), INGEST_BATCH per call.
+run_ingest() {
+	local id=$1 label=$2 table=$3 clients=$4 reported
+	ingest_scripts "$table" "$NDJSON" "$WORK/ingest-$id.sql" "$clients"
+	settle
+	RUN_ID=$id
+	if ! run_clients "$WORK/ingest-$id.out" "$clients" ingest_client; then
 		record_error "$id" "$label" "$(grep -h -m1 ERROR "$WORK"/ingest-"$id".out.* | head -n1)"
 		return
 	fi
 	reported=$(cat "$WORK"/ingest-"$id".out.* | awk '{s += $1} END {print s + 0}')
-	record "$id" "$label" "$INGEST_SENT" "$reported" "$(secs "$t0" "$t1")" "$table"
+	record "$id" "$label" "$INGEST_SENT" "$reported" "$(secs "$T0" "$T1")" "$table"
 }
 
 # run_copy_in ID LABEL TABLE CLIENTS: the text-COPY file through copy_in(), CHUNK_ROWS
@@ -378,29 +391,25 @@ run_ingest() {
 # which the server must parse and unescape: that measured the literal, not copy_in).
 # With CLIENTS > 1 the file is cut into that many parts, one client each.
 run_copy_in() {
-	local id=$1 label=$2 table=$3 clients=$4 t0 t1 k pids=() reported ok=1 lines
+	local id=$1 label=$2 table=$3 clients=$4 reported lines
 	lines=$(wc -l <"$COPY_V7")
 	split -n "l/$clients" -d -a 2 "$COPY_V7" "$WORK/copy_in-$id.part."
 	settle
-	t0=$(now)
-	for ((k = 0; k < clients; k++)); do
-		"$COPYIN" -d "dbname=bench" -t "$table" -f "$WORK/copy_in-$id.part.$(printf %02d "$k")" \
-			-n "$CHUNK_ROWS" >"$WORK/copy_in-$id.out.$k" 2>&1 &
-		pids+=($!)
-		CHILD_PIDS+=($!)
-	done
-	for k in "${!pids[@]}"; do
-		wait "${pids[$k]}" || ok=0
-	done
-	t1=$(now)
-	rm -f "$WORK/copy_in-$id.part."*
-	if [ "$ok" != 1 ]; then
+	RUN_ID=$id RUN_TABLE=$table
+	if ! run_clients "$WORK/copy_in-$id.out" "$clients" copy_in_client; then
+		rm -f "$WORK/copy_in-$id.part."*
 		record_error "$id" "$label" "$(head -q -n1 "$WORK"/copy_in-"$id".out.* | grep -m1 .)"
 		return
 	fi
+	rm -f "$WORK/copy_in-$id.part."*
 	reported=$(cat "$WORK"/copy_in-"$id".out.* | awk '{s += $1} END {print s + 0}')
 	[ "$lines" = "$ROWS" ] || say "note: $COPY_V7 has $lines lines for $ROWS rows"
-	record "$id" "$label" "$ROWS" "$reported" "$(secs "$t0" "$t1")" "$table"
+	record "$id" "$label" "$ROWS" "$reported" "$(secs "$T0" "$T1")" "$table"
+}
+
+# copy_in_client K: client K of run_copy_in (its part of the file).
+copy_in_client() {
+	"$COPYIN" -d "dbname=bench" -t "$RUN_TABLE" -f "$WORK/copy_in-$RUN_ID.part.$(printf %02d "$1")" -n "$CHUNK_ROWS"
 }
 
 # ev_curl PATH [curl args]: an HTTP request to eventlogd over its Unix socket.
