@@ -30,7 +30,7 @@ extension/pg_eventlog--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql)
 	  printf '%s\n' '\echo Use "CREATE EXTENSION pg_eventlog" to load this file. \quit'; \
 	  for f in $^; do echo; echo "-- ===== $$f"; cat $$f; done; } > $@
 
-REGRESS = setup uuidv7 create_log append_only ingest append copy_in queries pruning rls privileges maintenance webhooks streams forget seals tiers archive
+REGRESS = setup uuidv7 create_log append_only ingest append copy_in queries pruning rls privileges abuse maintenance webhooks streams forget seals tiers archive
 CONTRIB_TESTDB = eventlog_regress
 # zlib: archive files (extension/archive.c)
 SHLIB_LINK = -lz
@@ -43,7 +43,7 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
-.PHONY: sidecar sidecar-check test demo bench check-sidecar deps
+.PHONY: sidecar sidecar-check test demo bench check-sidecar deps test-faults fuzz
 
 all: sidecar
 
@@ -87,3 +87,14 @@ bench:
 
 bench-quick:
 	BENCH_QUICK=1 bench/run.sh
+
+# Fault, fuzz and abuse suite (test/faults/README.md): FAULTS=short (the default, also run by
+# `make test`), FAULTS=long by hand, FAULTS=soak (SOAK_SECONDS, default 1800).
+FAULTS ?= short
+test-faults: sidecar
+	FAULTS=$(FAULTS) PG_CONFIG=$(PG_CONFIG) scripts/test-faults.sh
+
+# libFuzzer targets of eventlogd, FUZZ_SECONDS (default 600) each.
+FUZZ_SECONDS ?= 600
+fuzz:
+	$(MAKE) -C test/fuzz run PG_CONFIG=$(PG_CONFIG) FUZZ_SECONDS=$(FUZZ_SECONDS)

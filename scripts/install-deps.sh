@@ -29,6 +29,7 @@ PACKAGES="
 	gcc
 	clang
 	valgrind
+	faketime
 	curl
 	ca-certificates
 	perl

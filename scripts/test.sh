@@ -10,6 +10,9 @@
 #            with pg_partman, pgtap and pg_eventlog created
 #   sidecar  `make -C sidecar check`, whose last line is "N passed, N failed"
 #   e2e      every executable test/e2e/*.sh; exit 0 = pass
+#   faults   the short form of the fault, fuzz and abuse suite
+#            (scripts/test-faults.sh, test/faults/README.md), one result per
+#            scenario; it runs clusters of its own
 # A suite without files yet is reported as such, never as a pass. The run
 # ends with a table per suite and then the line "N passed, N failed"; the
 # exit status is non-zero when anything failed or when no test ran.
@@ -22,6 +25,7 @@
 #   PGTAP_TIMEOUT     seconds per pgTAP file (default 300)
 #   SIDECAR_TIMEOUT   seconds for make -C sidecar check (default 600)
 #   E2E_TIMEOUT       seconds per e2e script (default 300)
+#   FAULTS_TIMEOUT    seconds for the faults suite (default 900)
 #   PGC_TCP=1 etc.    passed on to scripts/pgcluster.sh
 # For a partial run while developing (the README's command runs everything):
 #   TEST_ONLY         suites to run, e.g. "regress pgtap" (default: all)
@@ -53,6 +57,7 @@ REGRESS_TIMEOUT=${REGRESS_TIMEOUT:-900}
 PGTAP_TIMEOUT=${PGTAP_TIMEOUT:-300}
 SIDECAR_TIMEOUT=${SIDECAR_TIMEOUT:-600}
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
+FAULTS_TIMEOUT=${FAULTS_TIMEOUT:-900}
 PGCLUSTER=$ROOT/scripts/pgcluster.sh
 EVENTLOGD=$ROOT/sidecar/eventlogd
 
@@ -333,9 +338,17 @@ suite_sidecar() {
 
 # Runs `make -C sidecar TARGET` and records its "N passed, N failed" line as NAME.
 sidecar_target() {
-	local target=$1 name=$2 log=$WORK/logs/sidecar-$1.log rc line pass=0 fail=0 note=""
-	section "$name: make -C sidecar $target"
-	run_timed "$SIDECAR_TIMEOUT" "$log" make -C sidecar "$target" PG_CONFIG="$PG_CONFIG"
+	section "$2: make -C sidecar $1"
+	run_counted "$2" "$SIDECAR_TIMEOUT" "make -C sidecar $1" make -C sidecar "$1" PG_CONFIG="$PG_CONFIG"
+}
+
+# Runs COMMAND... under timeout SECONDS and records the last "N passed, N failed" line of
+# its output as NAME (DESC names the command in notes).
+#   run_counted NAME SECONDS DESC COMMAND...
+run_counted() {
+	local name=$1 secs=$2 desc=$3 log=$WORK/logs/$1.log rc line pass=0 fail=0 note=""
+	shift 3
+	run_timed "$secs" "$log" "$@"
 	rc=$RC
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
 	if [ -n "$line" ]; then
@@ -345,8 +358,8 @@ sidecar_target() {
 	fi
 	if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
 		fail=1
-		note="make -C sidecar $target exited with $rc"
-		[ "$rc" -eq 124 ] && note="timed out after ${SIDECAR_TIMEOUT}s"
+		note="$desc exited with $rc"
+		[ "$rc" -eq 124 ] && note="timed out after ${secs}s"
 	elif [ -z "$line" ]; then
 		pass=1
 		note="no 'N passed, N failed' line; counted as one test"
@@ -395,6 +408,14 @@ suite_e2e() {
 		return
 	fi
 	record e2e "$pass" "$fail" "${notes:+failed: ${notes[*]}}"
+}
+
+# Suite faults: the short form of scripts/test-faults.sh (kill -9, PostgreSQL crashes
+# and outages, network faults, spool disk full, torn record, clock jumps, SIGHUP, a
+# second daemon, HTTP abuse, a short fuzz run); its "N passed, N failed" counts scenarios.
+suite_faults() {
+	section "faults: scripts/test-faults.sh (short form)"
+	FAULTS=short run_counted faults "$FAULTS_TIMEOUT" scripts/test-faults.sh scripts/test-faults.sh
 }
 
 # Exit 0 when suite $1 is to run (TEST_ONLY unset, or it names the suite).
@@ -462,8 +483,9 @@ main() {
 		wanted pgtap && suite_pgtap
 		wanted sidecar && suite_sidecar
 		wanted e2e && suite_e2e
+		wanted faults && suite_faults
 	else
-		for s in regress pgtap sidecar e2e; do
+		for s in regress pgtap sidecar e2e faults; do
 			record "$s" 0 0 "skipped: build or cluster failed"
 		done
 	fi

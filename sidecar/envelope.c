@@ -424,6 +424,19 @@ parse_event(struct envelope_batch *b, const char *text, size_t len, size_t *pos,
 		add_error(b, line, index, "event_type", "is required");
 	if (!(seen & (1u << FLD_PAYLOAD)))
 		add_error(b, line, index, "payload", "is required");
+	if (ev.has_occurred && has_sent && b->nerr_total == nerr_before)
+	{
+		/* producer clock skew; both times parsed, so neither term overflows */
+		ev.occurred_us += received_us - sent_us;
+		/*
+		 * Issue 7 (found by test/fuzz/fuzz_envelope): a sent_at far from now moved
+		 * occurred_at outside years 1-9999, which PostgreSQL refused at COPY time
+		 * (dead letter) and whose dead-letter form could not be posted again.
+		 */
+		if (ev.occurred_us < ENVELOPE_MIN_US || ev.occurred_us >= ENVELOPE_END_US)
+			add_error(b, line, index, "sent_at",
+					  "moves occurred_at outside years 1-9999 (occurred_at + (received_at - sent_at)); check the producer's clock");
+	}
 	if (b->nerr_total != nerr_before)
 	{
 		b->strings.len = str_mark;
@@ -431,8 +444,6 @@ parse_event(struct envelope_batch *b, const char *text, size_t len, size_t *pos,
 	}
 	if (!ev.id_given)
 		uuid_v7(received_us / 1000, ev.id);
-	if (ev.has_occurred && has_sent)
-		ev.occurred_us += received_us - sent_us;	/* producer clock skew */
 	if (grow_events(b) != EV_OK)
 		return EV_ERROR;
 	b->events[b->n] = ev;

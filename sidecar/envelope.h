@@ -12,6 +12,9 @@
 #define ENVELOPE_TENANT_MAX 128
 #define ENVELOPE_TYPE_MAX 200
 #define ENVELOPE_SUBJECT_MAX 1024
+/* Timestamps accepted: 0001-01-01T00:00:00Z up to (not including) 10000-01-01, in unix microseconds. */
+#define ENVELOPE_MIN_US (-62135596800LL * 1000000)
+#define ENVELOPE_END_US (253402300800LL * 1000000)
 
 /* One problem: the line (1-based, of the body) and index (1-based event number) and field. */
 struct envelope_error {

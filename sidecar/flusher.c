@@ -42,6 +42,7 @@
 #include "event.h"
 #include "flusher.h"
 #include "log.h"
+#include "monotime.h"
 #include "stats.h"
 #include "timestamp.h"
 
@@ -165,14 +166,7 @@ flusher_sleep(struct flusher *fl, int64_t ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000)
-	{
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	monotime_deadline(&ts, ms);
 	pthread_mutex_lock(&fl->mu);
 	while (!fl->stop)
 		if (pthread_cond_timedwait(&fl->cond, &fl->mu, &ts) != 0)
@@ -974,7 +968,7 @@ flusher_new(const char *dsn, int nworkers, struct spool *sp, const struct flushe
 	if (fl == NULL)
 		return EV_ERROR;
 	pthread_mutex_init(&fl->mu, NULL);
-	pthread_cond_init(&fl->cond, NULL);
+	monotime_cond_init(&fl->cond);
 	fl->dsn = strdup(dsn);
 	fl->sp = sp;
 	fl->nworkers = nworkers;
@@ -1001,6 +995,15 @@ flusher_new(const char *dsn, int nworkers, struct spool *sp, const struct flushe
 			goto fail;
 		spool_first_pos(sp, &w->done_pos);
 		w->scan_pos = w->done_pos;
+
+		/*
+		 * Issue 7 (found by test/faults): every seq below the oldest segment is settled
+		 * (segments are deleted only once committed). Starting from 0 instead left the
+		 * watermark below spool_written_seq() after a restart on an empty spool, until
+		 * a new event came: /v1/flush answered 504 and SIGTERM waited drain_timeout.
+		 */
+		w->done_seq_local = spool_first_seq(sp) - 1;
+		w->done_seq = w->done_seq_local;
 	}
 	*out = fl;
 	return EV_OK;

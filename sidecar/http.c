@@ -104,6 +104,62 @@ reply_json(struct evhttp_request *req, int code, const char *reason, const char 
 		evbuffer_free(out);
 }
 
+/* The message of a reply that libevent makes by itself (see evhttp_send_error below). */
+static const char *
+libevent_error_message(int code)
+{
+	switch (code)
+	{
+		case 400:
+			return "malformed HTTP request (request line, headers or chunked body)";
+		case 405:
+		case 501:
+			return "method not allowed: use GET or POST";
+		case 413:
+			return "request is too large: body over max_body_bytes or headers over 64 KiB";
+		case 417:
+			return "expectation failed";
+		case 500:
+			return "internal error";
+		default:
+			return "request refused";
+	}
+}
+
+/*
+ * libevent answers some requests itself, before any callback of ours runs: a body over
+ * max_body_bytes (413), a malformed request line, header or chunk (400), a method it does
+ * not allow. Its evhttp_send_error() answers with an HTML page, but clients of this API
+ * parse JSON. libevent calls evhttp_send_error() through its PLT, so defining it here
+ * replaces it (ELF symbol interposition) for libevent's own calls and ours alike; this
+ * keeps libevent's contract: answer with status error and close the connection, whose
+ * input may be unread. Tested by test/faults/10_abuse.sh (oversized and smuggled requests).
+ */
+void
+evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
+{
+	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evbuffer_new();
+	const char *msg = libevent_error_message(error);
+
+	if (out == NULL)
+	{
+		/* out of memory: drop the connection, as libevent does */
+		evhttp_connection_free(evhttp_request_get_connection(req));
+		return;
+	}
+	evhttp_clear_headers(hdr);
+	evhttp_add_header(hdr, "Content-Type", "application/json");
+	evhttp_add_header(hdr, "Connection", "close");
+	evbuffer_add_printf(out, "{\"error\":\"%s\"}\n", msg);
+	if (error == 413)
+		stats_add(&ev_stats.rejected_requests_413, 1);
+	else if (error == 400)
+		stats_add(&ev_stats.rejected_requests_400, 1);
+	evhttp_send_reply(req, error, reason, out);
+	evbuffer_free(out);
+}
+
 /* Send {"error": msg} with a status. */
 static void
 reply_error(struct evhttp_request *req, int code, const char *reason, const char *msg, int64_t retry_after)
@@ -215,8 +271,8 @@ lookup_log(struct http *h, const char *name)
 }
 
 /* A log name as given in the URL: bounded, and only characters of (quoted) identifiers. */
-static int
-valid_log_name(const char *s)
+int
+http_valid_log_name(const char *s)
 {
 	size_t		n = strlen(s),
 				i;
@@ -346,12 +402,10 @@ http_tick(struct http *h)
 	update_watermark(h);
 }
 
-/* Bearer token of the request, or NULL. */
-static const char *
-bearer_token(struct evhttp_request *req, size_t *len)
+/* Token of an Authorization header value "Bearer <token>", or NULL. */
+const char *
+http_bearer_token(const char *a, size_t *len)
 {
-	const char *a = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-
 	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
 		return NULL;
 	a += 7;
@@ -442,7 +496,8 @@ handle_events(struct http *h, struct evhttp_request *req, const char *logname, i
 	if (cfg->ntokens > 0)
 	{
 		size_t		tlen = 0;
-		const char *tok = bearer_token(req, &tlen);
+		const char *tok = http_bearer_token(evhttp_find_header(evhttp_request_get_input_headers(req),
+															   "Authorization"), &tlen);
 
 		if (tok == NULL || (token_tenant = config_token_tenant(cfg, tok, tlen)) == NULL)
 		{
@@ -451,7 +506,7 @@ handle_events(struct http *h, struct evhttp_request *req, const char *logname, i
 			return;
 		}
 	}
-	if (!valid_log_name(logname) || (log = lookup_log(h, logname)) == NULL)
+	if (!http_valid_log_name(logname) || (log = lookup_log(h, logname)) == NULL)
 	{
 		char		m[300];
 
@@ -706,96 +761,138 @@ handle_flush(struct http *h, struct evhttp_request *req)
 	http_on_committed(h);
 }
 
+/* Parse a request target; see http.h. */
+int
+http_parse_target(const char *path, const char *query, struct http_target *t)
+{
+	const char *name,
+			   *slash;
+	char	   *raw;
+
+	memset(t, 0, sizeof(*t));
+	if (path == NULL)
+	{
+		t->status = 400;
+		t->message = "bad request URI";
+		return EV_OK;
+	}
+	if (strcmp(path, "/v1/flush") == 0)
+	{
+		t->kind = HTTP_ROUTE_FLUSH;
+		return EV_OK;
+	}
+	name = path + 9;
+	if (strncmp(path, "/v1/logs/", 9) != 0 || (slash = strchr(name, '/')) == NULL || strcmp(slash, "/events") != 0)
+	{
+		t->status = 404;
+		t->message = strncmp(path, "/v1/logs/", 9) == 0 ? "no such endpoint (POST /v1/logs/{log}/events)" : "no such endpoint";
+		return EV_OK;
+	}
+	t->kind = HTTP_ROUTE_EVENTS;
+	if (query)
+	{
+		struct evkeyvalq q;
+		const char *v;
+
+		TAILQ_INIT(&q);
+		if (evhttp_parse_query_str(query, &q) == 0)
+		{
+			/* dedup=off: replay of dead letters, whose event_ids were seen when first accepted */
+			if ((v = evhttp_find_header(&q, "dedup")) != NULL)
+			{
+				if (strcmp(v, "off") == 0)
+					t->no_dedup = 1;
+				else if (strcmp(v, "on") != 0)
+				{
+					t->status = 400;
+					t->message = "dedup must be on or off";
+				}
+			}
+			if (t->status == 0 && (v = evhttp_find_header(&q, "ack")) != NULL)
+			{
+				if (strcmp(v, "committed") == 0)
+					t->ack_committed = 1;
+				else if (strcmp(v, "spooled") != 0)
+				{
+					t->status = 400;
+					t->message = "ack must be spooled or committed";
+				}
+			}
+		}
+		evhttp_clear_headers(&q);
+		if (t->status != 0)
+			return EV_OK;
+	}
+	raw = strndup(name, (size_t) (slash - name));
+	t->log = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
+	free(raw);
+	return t->log ? EV_OK : EV_ERROR;
+}
+
+/* Free what http_parse_target allocated. */
+void
+http_target_free(struct http_target *t)
+{
+	free(t->log);
+	t->log = NULL;
+}
+
+/* Ambiguous framing of a request; see http.h. */
+const char *
+http_framing_error(const struct evkeyvalq *headers)
+{
+	const struct evkeyval *kv;
+	int			ncl = 0,
+				nte = 0;
+
+	TAILQ_FOREACH(kv, headers, next)
+	{
+		if (strcasecmp(kv->key, "Content-Length") == 0)
+			ncl++;
+		else if (strcasecmp(kv->key, "Transfer-Encoding") == 0)
+			nte++;
+	}
+	if (ncl > 1)
+		return "more than one Content-Length header";
+	if (ncl > 0 && nte > 0)
+		return "both Content-Length and Transfer-Encoding headers";
+	return NULL;
+}
+
 /* Router for /v1/... */
 static void
 http_route(struct evhttp_request *req, void *arg)
 {
 	struct http *h = arg;
-	const char *uri = evhttp_request_get_uri(req);
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-	const char *path = u ? evhttp_uri_get_path(u) : NULL;
-	const char *query = u ? evhttp_uri_get_query(u) : NULL;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct http_target t;
+	const char *framing = http_framing_error(evhttp_request_get_input_headers(req));
 
-	EV_UNUSED(uri);
-	if (path == NULL)
+	if (framing != NULL)
 	{
-		reply_error(req, 400, "Bad Request", "bad request URI", 0);
+		/*
+		 * Issue 7 (abuse): libevent takes the first of two Content-Lengths. Refuse, and
+		 * close: what follows on this connection cannot be trusted to be a request.
+		 */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+		reply_error(req, 400, "Bad Request", framing, 0);
 		return;
 	}
-	if (strcmp(path, "/v1/flush") == 0)
+	if (http_parse_target(u ? evhttp_uri_get_path(u) : NULL, u ? evhttp_uri_get_query(u) : NULL, &t) != EV_OK)
 	{
-		if (cmd != EVHTTP_REQ_POST)
-		{
-			reply_error(req, 405, "Method Not Allowed", "use POST", 0);
-			return;
-		}
+		reply_error(req, 500, "Internal Server Error", "out of memory", 0);
+		return;
+	}
+	if (t.kind != HTTP_ROUTE_NONE && cmd != EVHTTP_REQ_POST)
+		reply_error(req, 405, "Method Not Allowed", "use POST", 0);
+	else if (t.status != 0)
+		reply_error(req, t.status, t.status == 404 ? "Not Found" : "Bad Request", t.message, 0);
+	else if (t.kind == HTTP_ROUTE_FLUSH)
 		handle_flush(h, req);
-		return;
-	}
-	if (strncmp(path, "/v1/logs/", 9) == 0)
-	{
-		const char *name = path + 9;
-		const char *slash = strchr(name, '/');
-		char	   *raw,
-				   *dec;
-		int			ack_committed = 0;
-		int			no_dedup = 0;
-
-		if (slash == NULL || strcmp(slash, "/events") != 0)
-		{
-			reply_error(req, 404, "Not Found", "no such endpoint (POST /v1/logs/{log}/events)", 0);
-			return;
-		}
-		if (cmd != EVHTTP_REQ_POST)
-		{
-			reply_error(req, 405, "Method Not Allowed", "use POST", 0);
-			return;
-		}
-		if (query)
-		{
-			struct evkeyvalq q;
-			const char *ack;
-
-			TAILQ_INIT(&q);
-			if (evhttp_parse_query_str(query, &q) == 0 && (ack = evhttp_find_header(&q, "dedup")) != NULL)
-			{
-				/* replay of dead letters: their event_ids were seen when first accepted */
-				if (strcmp(ack, "off") == 0)
-					no_dedup = 1;
-				else if (strcmp(ack, "on") != 0)
-				{
-					evhttp_clear_headers(&q);
-					reply_error(req, 400, "Bad Request", "dedup must be on or off", 0);
-					return;
-				}
-			}
-			if ((ack = evhttp_find_header(&q, "ack")) != NULL)
-			{
-				if (strcmp(ack, "committed") == 0)
-					ack_committed = 1;
-				else if (strcmp(ack, "spooled") != 0)
-				{
-					evhttp_clear_headers(&q);
-					reply_error(req, 400, "Bad Request", "ack must be spooled or committed", 0);
-					return;
-				}
-			}
-			evhttp_clear_headers(&q);
-		}
-		raw = strndup(name, (size_t) (slash - name));
-		dec = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
-		free(raw);
-		if (dec == NULL)
-		{
-			reply_error(req, 500, "Internal Server Error", "out of memory", 0);
-			return;
-		}
-		handle_events(h, req, dec, ack_committed, no_dedup);
-		free(dec);
-		return;
-	}
-	reply_error(req, 404, "Not Found", "no such endpoint", 0);
+	else
+		handle_events(h, req, t.log, t.ack_committed, t.no_dedup);
+	http_target_free(&t);
 }
 
 /* Create the server. */

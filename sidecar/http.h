@@ -61,4 +61,39 @@ void		http_reload(struct http *h);
 /* Snapshot for /readyz and /metrics. */
 void		http_get_state(struct http *h, struct http_state *st);
 
+/* Request targets of the API, as parsed from the URI's path and query. */
+enum http_route_kind {
+	HTTP_ROUTE_NONE = 0,		/* no such endpoint (404) */
+	HTTP_ROUTE_FLUSH,			/* POST /v1/flush */
+	HTTP_ROUTE_EVENTS			/* POST /v1/logs/{log}/events */
+};
+
+struct http_target {
+	enum http_route_kind kind;
+	int			status;			/* 0, or the 400/404 to answer */
+	const char *message;		/* static text for status */
+	char	   *log;			/* decoded {log}; caller frees with http_target_free */
+	int			ack_committed;	/* ?ack=committed */
+	int			no_dedup;		/* ?dedup=off */
+};
+
+/*
+ * Parse the path and query (either may be NULL) of a request URI into *t. Pure: no
+ * I/O, so it can be fuzzed. EV_OK (t->status says whether the target is usable), or
+ * EV_ERROR when out of memory.
+ */
+int			http_parse_target(const char *path, const char *query, struct http_target *t) EV_MUST_USE;
+void		http_target_free(struct http_target *t);
+/* A log name as given in the URL: 1-200 bytes of (quoted) identifier characters. */
+int			http_valid_log_name(const char *s);
+/*
+ * Is the framing of a request with these input headers ambiguous? More than one
+ * Content-Length, or Content-Length with Transfer-Encoding, is how requests are smuggled
+ * past a proxy that reads the framing differently; returns a message (static) or NULL.
+ */
+struct evkeyvalq;
+const char *http_framing_error(const struct evkeyvalq *headers);
+/* The token of an Authorization header value "Bearer <token>" (borrowed), or NULL. */
+const char *http_bearer_token(const char *authorization, size_t *len);
+
 #endif

@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "monotime.h"
 #include "spool.h"
 
 #define SUB "spool"
@@ -716,8 +717,8 @@ spool_open(const char *dir, uint64_t segment_bytes, struct spool **out, struct b
 	sp->jkeep_s = 86400;
 	pthread_mutex_init(&sp->mu, NULL);
 	pthread_mutex_init(&sp->dlmu, NULL);
-	pthread_cond_init(&sp->work_cond, NULL);
-	pthread_cond_init(&sp->data_cond, NULL);
+	monotime_cond_init(&sp->work_cond);
+	monotime_cond_init(&sp->data_cond);
 	buf_init(&sp->wbuf);
 	sp->dir = strdup(dir);
 	if (sp->dir == NULL)
@@ -1250,14 +1251,7 @@ spool_wait_synced(struct spool *sp, uint64_t seen_seq, int64_t timeout_ms)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000)
-	{
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	monotime_deadline(&ts, timeout_ms);
 	pthread_mutex_lock(&sp->mu);
 	while (!sp->stop && sp->synced_seq <= seen_seq)
 		if (pthread_cond_timedwait(&sp->data_cond, &sp->mu, &ts) != 0)
@@ -1332,6 +1326,18 @@ spool_first_pos(struct spool *sp, struct spool_pos *pos)
 	pos->seg = sp->segs[0].id;
 	pos->off = SEGMENT_HEADER_SIZE;
 	pthread_mutex_unlock(&sp->mu);
+}
+
+/* Base seq of the oldest segment. */
+uint64_t
+spool_first_seq(struct spool *sp)
+{
+	uint64_t	v;
+
+	pthread_mutex_lock(&sp->mu);
+	v = sp->segs[0].base_seq;
+	pthread_mutex_unlock(&sp->mu);
+	return v;
 }
 
 /* Move the reader to pos. */

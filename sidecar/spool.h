@@ -81,6 +81,8 @@ void		spool_get_stats(struct spool *sp, struct spool_stats *st);
 /* Reader side (any thread; one reader per thread). Reads only durable records. */
 int			spool_reader_new(struct spool *sp, struct spool_reader **out) EV_MUST_USE;
 void		spool_reader_free(struct spool_reader *r);
+/* Seq of the first record the oldest segment holds (or would hold); every seq below it is settled. */
+uint64_t	spool_first_seq(struct spool *sp);
 /* Position of the first record of the oldest segment. */
 void		spool_first_pos(struct spool *sp, struct spool_pos *pos);
 /* Move the reader to pos (a deleted segment means: the next one). */

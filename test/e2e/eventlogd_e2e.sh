@@ -10,49 +10,13 @@
 # Traffic goes to 127.0.0.1 and a Unix socket only; every load loop is bounded in time.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PG_CONFIG=${PG_CONFIG:-pg_config}
-PGBIN=$($PG_CONFIG --bindir)
 PGPORT=${E2E_PGPORT:-55439}
 HTTP=${E2E_HTTP_PORT:-18699}
 PGSTOP_SECONDS=${PGSTOP_SECONDS:-30}
 DATA=${E2E_DATA:-$ROOT/../shared/data/github-webhooks.ndjson}
-EVENTLOGD=${EVENTLOGD:-$ROOT/sidecar/eventlogd}
 WORK=$(mktemp -d /tmp/eventlogd-e2e.XXXXXX)
-chmod 777 "$WORK"
-SOCK=$WORK/pgsock
-mkdir -p "$SOCK" && chmod 777 "$SOCK"
-U=http://127.0.0.1:$HTTP
-pass=0
-fail=0
-EVPID=
-
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-PSQL="psql -X -q -h $SOCK -p $PGPORT -U postgres -d ev -v ON_ERROR_STOP=1"
-sql() { $PSQL -Atc "$1"; }
-ok() { echo "ok $((pass + fail + 1)) - $1"; pass=$((pass + 1)); }
-not_ok() { echo "not ok $((pass + fail + 1)) - $1"; echo "#   $2"; fail=$((fail + 1)); }
-expect_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$2', expected '$3'"; fi; }
-log_contains() { grep -Eq "$1" "$WORK/eventlogd.log"; }
-
-pg_start() {
-	as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -w -l "$WORK/pg.log" \
-		-o "-p $PGPORT -k $SOCK -c listen_addresses='' -c shared_preload_libraries=pg_eventlog -c fsync=on" start >/dev/null
-}
-pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$WORK/pg" -m "${1:-fast}" stop >/dev/null 2>&1; }
-
-ev_start() {
-	"$EVENTLOGD" -c "$WORK/eventlogd.conf" "$@" >>"$WORK/eventlogd.log" 2>&1 &
-	EVPID=$!
-	for _ in $(seq 1 50); do
-		curl -s -o /dev/null "$U/healthz" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-ev_kill9() { kill -9 "$EVPID" 2>/dev/null; wait "$EVPID" 2>/dev/null; }
-ev_term() { kill -TERM "$EVPID"; wait "$EVPID"; }
-flush() { curl -s -m 180 -o /dev/null -w '%{http_code}' -X POST "$U/v1/flush"; }
-post() { curl -s -o "$WORK/resp" -w '%{http_code}' -X POST --data-binary "$@"; }
+# shellcheck source=../lib/e2e.sh
+. "$ROOT/test/lib/e2e.sh"
 
 cleanup() {
 	[ -n "$EVPID" ] && kill -9 "$EVPID" 2>/dev/null
@@ -61,45 +25,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# exactly-once check: every acknowledged id of run $1 is in the log once, nothing twice
-check_run() {
-	local name=$1 run=$2
-	local prefix
-	prefix=$(printf %08x "0x$run")
-	sort -u "$WORK/acked.$run" >"$WORK/acked.sorted"
-	sql "SELECT event_id FROM audit WHERE event_id::text LIKE '$prefix-%'" | sort >"$WORK/db.sorted"
-	local acked rows distinct missing
-	acked=$(wc -l <"$WORK/acked.sorted")
-	rows=$(wc -l <"$WORK/db.sorted")
-	distinct=$(sort -u "$WORK/db.sorted" | wc -l)
-	missing=$(comm -23 "$WORK/acked.sorted" <(sort -u "$WORK/db.sorted") | wc -l)
-	if [ "$acked" -gt 0 ] && [ "$missing" = 0 ] && [ "$rows" = "$distinct" ]; then
-		ok "$name: $acked acknowledged, all committed exactly once"
-	else
-		not_ok "$name" "acked $acked, rows $rows, distinct $distinct, missing $missing"
-	fi
-}
-
 echo "# work dir $WORK"
 [ -x "$EVENTLOGD" ] || { echo "# build eventlogd first: make -C sidecar"; echo "0 passed, 1 failed"; exit 1; }
-gcc -O2 -o "$WORK/evload" "$ROOT/test/e2e/evload.c" -lpthread || exit 1
-as_pg "$PGBIN/initdb" -D "$WORK/pg" -A trust -U postgres >/dev/null || exit 1
-pg_start || { cat "$WORK/pg.log"; exit 1; }
-psql -X -q -h "$SOCK" -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE ev" || exit 1
-$PSQL -c "CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman; CREATE EXTENSION pg_eventlog;
-          GRANT CREATE, USAGE ON SCHEMA public TO eventlog_admin; SELECT eventlog.create_log('audit');" >/dev/null || exit 1
-
-cat >"$WORK/eventlogd.conf" <<EOF
-[eventlogd]
-dsn = host=$SOCK port=$PGPORT dbname=ev user=postgres
-listen = 127.0.0.1:$HTTP
-unix_socket = $WORK/eventlogd.sock
-spool_dir = $WORK/spool
-stats_period = 0
-logs_refresh = 1s
-retry_max_delay = 1s
-pause_retry = 2s
-EOF
+e2e_build_evload || exit 1
+e2e_setup_db || exit 1
+e2e_write_conf
 ev_start || { echo "# eventlogd did not start"; cat "$WORK/eventlogd.log"; exit 1; }
 for _ in $(seq 1 50); do log_contains "1 logs known" && break; sleep 0.1; done
 

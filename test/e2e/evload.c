@@ -4,6 +4,7 @@
  *   evload -a 127.0.0.1:8687 | -U /path/sock  -l LOG  [-c conns] [-b events/request]
  *          [-n total events] [-d seconds] [-s payload bytes] [-T tenants] [-r run id]
  *          [-f file.ndjson (events to cycle through)] [-o acked-ids file] [-q ack query]
+ *          [-R events/s (pace all clients together to this rate; 0: as fast as possible)]
  *
  * Every event gets event_id uuid(run, counter), so a test can check which acknowledged
  * events are in PostgreSQL, and how often. Prints one summary line (events/s, p50/p99 ack
@@ -48,6 +49,7 @@ static double *lat;
 static size_t nlat,
 			caplat;
 static double t_start;
+static double rate;				/* -R: events/s for all clients together, 0: no pacing */
 
 static double
 now(void)
@@ -121,6 +123,14 @@ take(int n, int *got)
 	*got = total > 0 && first + n > total ? (int) (total - first) : n;
 	next_event += *got;
 	pthread_mutex_unlock(&mu);
+	if (rate > 0)
+	{
+		/* event number first is due at t_start + first / rate */
+		double		wait = t_start + first / rate - now();
+
+		if (wait > 0)
+			usleep((useconds_t) (wait * 1e6));
+	}
 	return first;
 }
 
@@ -298,7 +308,7 @@ main(int argc, char **argv)
 	double		el;
 	const char *file = NULL;
 
-	while ((o = getopt(argc, argv, "a:U:l:c:b:n:d:s:T:r:f:o:q:")) != -1)
+	while ((o = getopt(argc, argv, "a:U:l:c:b:n:d:s:T:r:f:o:q:R:")) != -1)
 		switch (o)
 		{
 			case 'a': addr = optarg; break;
@@ -314,6 +324,7 @@ main(int argc, char **argv)
 			case 'f': file = optarg; break;
 			case 'o': acked = fopen(optarg, "a"); break;
 			case 'q': query = optarg; break;
+			case 'R': rate = atof(optarg); break;
 			default:
 				fprintf(stderr, "usage: see the comment at the top of evload.c\n");
 				return 2;

@@ -398,7 +398,36 @@ test_envelope_subject_length(void)
 	envelope_batch_free(&b);
 }
 
+/*
+ * Issue 7, found by test/fuzz/fuzz_envelope: a sent_at far from received_at moved
+ * occurred_at outside years 1-9999. PostgreSQL then refused the row (a dead letter whose
+ * JSON form could not be posted again); now the request gets 400 naming sent_at.
+ */
+static void
+test_envelope_skew_out_of_range_issue_7(void)
+{
+	struct envelope_batch b;
+
+	CHECK(parse(&b, "{\"tenant_id\":\"a\",\"event_type\":\"x\",\"payload\":{},"
+				"\"occurred_at\":\"2026-11-25T07:30:00Z\",\"sent_at\":\"8296-11-25T07:30:01Z\"}\n"
+				"{\"tenant_id\":\"a\",\"event_type\":\"x\",\"payload\":{},"
+				"\"occurred_at\":\"9999-12-31T23:00:00Z\",\"sent_at\":\"0001-01-01T00:00:00Z\"}\n") == EV_OK);
+	CHECK_INT(b.n, 0);
+	CHECK(has_error(&b, 1, "sent_at", "outside years 1-9999"));
+	CHECK(has_error(&b, 2, "sent_at", "outside years 1-9999"));
+	envelope_batch_free(&b);
+
+	/* a large but representable skew is still corrected */
+	CHECK(parse(&b, "{\"tenant_id\":\"a\",\"event_type\":\"x\",\"payload\":{},"
+				"\"occurred_at\":\"2000-01-01T00:00:00Z\",\"sent_at\":\"3000-01-01T00:00:00Z\"}\n") == EV_OK);
+	CHECK_INT(b.nerr_total, 0);
+	CHECK_INT(b.n, 1);
+	CHECK(b.events[0].occurred_us < 0);	/* before 1970, after year 1 */
+	envelope_batch_free(&b);
+}
+
 const struct test_case envelope_tests[] = {
+	{"skew_out_of_range_issue_7", test_envelope_skew_out_of_range_issue_7},
 	{"subject_length", test_envelope_subject_length},
 	{"minimal", test_envelope_minimal},
 	{"all_fields_and_skew", test_envelope_all_fields_and_skew},

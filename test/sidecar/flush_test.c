@@ -2,6 +2,8 @@
 #include <stdlib.h>
 
 #include "test.h"
+#include "spool.h"
+#include "log.h"
 #include "backoff.h"
 #include "batch.h"
 #include "copyenc.h"
@@ -203,7 +205,37 @@ test_copy_text(void)
 	envelope_batch_free(&eb);
 }
 
+/*
+ * Issue 7: after a restart on a spool whose records are all committed (its one segment
+ * empty, seqs going on from seq.floor), the committed watermark equals the written seq:
+ * /v1/flush and the SIGTERM drain have nothing to wait for.
+ */
+static void
+test_committed_watermark_empty_spool_issue_7(void)
+{
+	struct spool *sp = NULL;
+	struct flusher *fl = NULL;
+	struct flusher_settings set;
+	struct buf	err;
+	char		path[512];
+
+	CHECK(log_open_file("/dev/null") == EV_OK);
+	snprintf(path, sizeof(path), "%s/seq.floor", test_tmpdir());
+	test_write_file(path, "880461\n", 7);
+	buf_init(&err);
+	CHECK(spool_open(test_tmpdir(), 1024 * 1024, &sp, &err) == EV_OK);
+	buf_free(&err);
+	memset(&set, 0, sizeof(set));
+	set.retry_max_delay_ms = 1000;
+	CHECK(flusher_new("host=/nonexistent", 2, sp, &set, NULL, NULL, &fl) == EV_OK);
+	CHECK_INT(spool_written_seq(sp), 880460);
+	CHECK_INT(flusher_committed_seq(fl), 880460);
+	flusher_free(fl);
+	spool_close(sp);
+}
+
 const struct test_case flush_tests[] = {
+	{"committed_watermark_empty_spool_issue_7", test_committed_watermark_empty_spool_issue_7},
 	{"backoff_bounds", test_backoff_bounds},
 	{"backoff_jitter", test_backoff_jitter},
 	{"lane_assignment", test_lane_assignment},

@@ -36,5 +36,7 @@ extern const struct test_case spool_tests[];
 extern const struct test_case envelope_tests[];
 extern const struct test_case dedup_tests[];
 extern const struct test_case flush_tests[];
+extern const struct test_case http_tests[];
+extern const struct test_case monotime_tests[];
 
 #endif

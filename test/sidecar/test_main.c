@@ -96,8 +96,8 @@ int
 main(int argc, char **argv)
 {
 	const struct test_case *suites[] = {record_tests, config_tests, spool_tests, envelope_tests,
-	dedup_tests, flush_tests, NULL};
-	const char *names[] = {"record", "config", "spool", "envelope", "dedup", "flush"};
+	dedup_tests, flush_tests, http_tests, monotime_tests, NULL};
+	const char *names[] = {"record", "config", "spool", "envelope", "dedup", "flush", "http", "monotime"};
 	int			passed = 0,
 				failed = 0,
 				i;
