@@ -1,6 +1,4 @@
 /* Admin endpoints: /healthz, /readyz, /metrics (Prometheus text format). */
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -9,6 +7,7 @@
 #include "dedup.h"
 #include "flusher.h"
 #include "http.h"
+#include "httpd.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "spool.h"
@@ -17,21 +16,23 @@
 
 /* Send a body with a content type. */
 static void
-admin_reply(struct evhttp_request *req, int code, const char *reason, const char *ctype, const struct buf *b)
+admin_reply(struct httpd_req *req, int code, const char *reason, const char *ctype, const struct buf *b)
 {
-	struct evbuffer *out = evbuffer_new();
+	httpd_reply(req, code, reason, ctype, NULL, b->data, b->len, 0);
+}
 
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-	if (out && b->len)
-		evbuffer_add(out, b->data, b->len);
-	evhttp_send_reply(req, code, reason, out);
-	if (out)
-		evbuffer_free(out);
+/* Out of memory while rendering. */
+static void
+admin_oom(struct httpd_req *req)
+{
+	static const char m[] = "{\"error\":\"out of memory\"}\n";
+
+	httpd_reply(req, 500, "Internal Server Error", "application/json", NULL, m, sizeof(m) - 1, 1);
 }
 
 /* GET /healthz: the process and its event loop are alive. */
 static void
-admin_healthz(struct evhttp_request *req, void *arg)
+admin_healthz(struct httpd_req *req, void *arg)
 {
 	struct buf	b;
 
@@ -40,13 +41,13 @@ admin_healthz(struct evhttp_request *req, void *arg)
 	if (buf_puts(&b, "{\"status\":\"ok\"}\n") == EV_OK)
 		admin_reply(req, 200, "OK", "application/json", &b);
 	else
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		admin_oom(req);
 	buf_free(&b);
 }
 
 /* GET /readyz: 200 while events are accepted (PostgreSQL may be down: the spool absorbs). */
 static void
-admin_readyz(struct evhttp_request *req, void *arg)
+admin_readyz(struct httpd_req *req, void *arg)
 {
 	struct admin_deps *d = arg;
 	struct http_state st;
@@ -65,7 +66,7 @@ admin_readyz(struct evhttp_request *req, void *arg)
 				   d->cfg->durability == DURABILITY_FSYNC ? "fsync" : "none") == EV_OK)
 		admin_reply(req, ready ? 200 : 503, ready ? "OK" : "Service Unavailable", "application/json", &b);
 	else
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		admin_oom(req);
 	buf_free(&b);
 }
 
@@ -114,7 +115,7 @@ render_tenant(const struct ratelimit_tenant *t, void *arg)
 
 /* GET /metrics */
 static void
-admin_metrics(struct evhttp_request *req, void *arg)
+admin_metrics(struct httpd_req *req, void *arg)
 {
 	struct admin_deps *d = arg;
 	struct spool_stats ss;
@@ -151,6 +152,7 @@ admin_metrics(struct evhttp_request *req, void *arg)
 		stats_render_metric(&b, "eventlogd_dedup_entries", "gauge", "event_ids remembered for dedup.", (double) dedup_count(d->dd)) == EV_OK &&
 		stats_render_metric(&b, "eventlogd_dedup_window_effective_seconds", "gauge", "Age of the oldest remembered event_id (the window in force).",
 							(double) dedup_oldest_age(d->dd, now_s)) == EV_OK &&
+		stats_render_metric(&b, "eventlogd_http_connections", "gauge", "Open HTTP connections (TCP and Unix socket).", (double) hs.connections) == EV_OK &&
 		stats_render_metric(&b, "eventlogd_logs", "gauge", "Logs known from eventlog.logs.", (double) hs.nlogs) == EV_OK &&
 		stats_render_metric(&b, "eventlogd_start_time_seconds", "gauge", "Start time of the process since the Unix epoch.", (double) d->start_unix_s) == EV_OK &&
 		buf_printf(&b, "# HELP eventlogd_durability_info Durability mode: fsync acks after fdatasync, none acks on receipt (at-most-once).\n"
@@ -168,17 +170,18 @@ admin_metrics(struct evhttp_request *req, void *arg)
 	if (ok)
 		admin_reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", &b);
 	else
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
+		admin_oom(req);
 	buf_free(&b);
 }
 
-/* Add the admin routes. */
-int
-admin_register(struct evhttp *evh, struct admin_deps *deps)
+/* GET /healthz, /readyz, /metrics (called by http.c's router). */
+void
+admin_handle(struct httpd_req *req, const char *path, void *arg)
 {
-	if (evhttp_set_cb(evh, "/healthz", admin_healthz, deps) != 0 ||
-		evhttp_set_cb(evh, "/readyz", admin_readyz, deps) != 0 ||
-		evhttp_set_cb(evh, "/metrics", admin_metrics, deps) != 0)
-		return EV_ERROR;
-	return EV_OK;
+	if (strcmp(path, "/healthz") == 0)
+		admin_healthz(req, arg);
+	else if (strcmp(path, "/readyz") == 0)
+		admin_readyz(req, arg);
+	else
+		admin_metrics(req, arg);
 }

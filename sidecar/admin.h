@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include "ev.h"
 
-struct evhttp;
+struct httpd_req;
 struct config;
 struct spool;
 struct dedup;
@@ -23,7 +23,7 @@ struct admin_deps {
 	int64_t		start_unix_s;
 };
 
-/* Add the admin routes to evh; deps must outlive it. */
-int			admin_register(struct evhttp *evh, struct admin_deps *deps) EV_MUST_USE;
+/* Answer GET /healthz, /readyz or /metrics (path); arg is the struct admin_deps. */
+void		admin_handle(struct httpd_req *req, const char *path, void *arg);
 
 #endif

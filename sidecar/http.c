@@ -1,5 +1,5 @@
 /*
- * HTTP ingest API on libevent's evhttp: parse, validate, spool, and answer once durable.
+ * HTTP ingest API (served by httpd.c): parse, validate, spool, and answer once durable.
  *
  * POST /v1/logs/{log}/events runs in the event loop: check auth, log, back-pressure;
  * envelope_parse() the whole body (nothing is written if any event is bad); drop
@@ -9,7 +9,6 @@
  * http_on_synced() / http_on_committed(), which main.c calls when the spool or the
  * flusher reports progress. This file never calls libpq and owns no file descriptor.
  */
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -23,6 +22,7 @@
 #include "envelope.h"
 #include "flusher.h"
 #include "http.h"
+#include "httpd.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "spool.h"
@@ -35,25 +35,45 @@
 
 /* A request held until its events are durable or committed. */
 struct waiter {
-	struct evhttp_request *req;
+	struct httpd_req *req;
 	uint64_t	seq;			/* last seq of the request (or flush target) */
 	int			commit;			/* wait for PostgreSQL too */
 	int			is_flush;
 	int64_t		start_us;
 	int64_t		deadline_ms;
 	struct buf	body;			/* 202 response */
+	size_t		nnew,			/* counted once the group is written */
+				ndup,
+				nbytes;
 	struct waiter *next;
 };
 
+/* An event_id staged in the current group. */
+struct staged_id {
+	uint32_t	loghash;
+	unsigned char id[16];
+};
+
+#define GROUP_MAX_BYTES (4 * 1024 * 1024)	/* a larger group is written at once */
+
 struct http {
 	struct event_base *base;
-	struct evhttp *evh;
-	struct evhttp_bound_socket *bound[8];
-	size_t		nbound;
+	struct httpd *srv;
+	http_admin_fn admin;
+	void	   *admin_arg;
 	struct http_deps d;
 	struct waiter *sync_head,
 			   *sync_tail;		/* FIFO by seq */
 	struct waiter *commit_list;
+	struct waiter *stage_head,
+			   *stage_tail;		/* requests of the group not yet written */
+	int			group_open;
+	struct event *group_ev;
+	struct staged_id *staged;	/* ids of the group, and an open-addressing index of them */
+	size_t		nstaged,
+				staged_cap;
+	int		   *staged_idx;
+	size_t		staged_idx_cap;
 	size_t		nsync,
 				ncommit;
 	int			draining;
@@ -78,103 +98,35 @@ struct http {
 	double		drain_rate;
 };
 
-/* Send a JSON reply. */
+/* Send a JSON reply (body ends with a newline); extra: header lines, or NULL. */
 static void
-reply_json(struct evhttp_request *req, int code, const char *reason, const char *body, size_t len,
-		   int64_t retry_after)
+reply_json(struct httpd_req *req, int code, const char *reason, const char *body, size_t len, const char *extra)
 {
-	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evbuffer_new();
-
-	evhttp_add_header(hdr, "Content-Type", "application/json");
-	if (retry_after > 0)
-	{
-		char		t[24];
-
-		snprintf(t, sizeof(t), "%" PRId64, retry_after);
-		evhttp_add_header(hdr, "Retry-After", t);
-	}
-	if (out)
-	{
-		evbuffer_add(out, body, len);
-		evbuffer_add(out, "\n", 1);
-	}
-	evhttp_send_reply(req, code, reason, out);
-	if (out)
-		evbuffer_free(out);
+	httpd_reply(req, code, reason, "application/json", extra, body, len, 0);
 }
 
-/* The message of a reply that libevent makes by itself (see evhttp_send_error below). */
-static const char *
-libevent_error_message(int code)
-{
-	switch (code)
-	{
-		case 400:
-			return "malformed HTTP request (request line, headers or chunked body)";
-		case 405:
-		case 501:
-			return "method not allowed: use GET or POST";
-		case 413:
-			return "request is too large: body over max_body_bytes or headers over 64 KiB";
-		case 417:
-			return "expectation failed";
-		case 500:
-			return "internal error";
-		default:
-			return "request refused";
-	}
-}
-
-/*
- * libevent answers some requests itself, before any callback of ours runs: a body over
- * max_body_bytes (413), a malformed request line, header or chunk (400), a method it does
- * not allow. Its evhttp_send_error() answers with an HTML page, but clients of this API
- * parse JSON. libevent calls evhttp_send_error() through its PLT, so defining it here
- * replaces it (ELF symbol interposition) for libevent's own calls and ours alike; this
- * keeps libevent's contract: answer with status error and close the connection, whose
- * input may be unread. Tested by test/faults/10_abuse.sh (oversized and smuggled requests).
- */
-void
-evhttp_send_error(struct evhttp_request *req, int error, const char *reason)
-{
-	struct evkeyvalq *hdr = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evbuffer_new();
-	const char *msg = libevent_error_message(error);
-
-	if (out == NULL)
-	{
-		/* out of memory: drop the connection, as libevent does */
-		evhttp_connection_free(evhttp_request_get_connection(req));
-		return;
-	}
-	evhttp_clear_headers(hdr);
-	evhttp_add_header(hdr, "Content-Type", "application/json");
-	evhttp_add_header(hdr, "Connection", "close");
-	evbuffer_add_printf(out, "{\"error\":\"%s\"}\n", msg);
-	if (error == 413)
-		stats_add(&ev_stats.rejected_requests_413, 1);
-	else if (error == 400)
-		stats_add(&ev_stats.rejected_requests_400, 1);
-	evhttp_send_reply(req, error, reason, out);
-	evbuffer_free(out);
-}
-
-/* Send {"error": msg} with a status. */
+/* Send {"error": msg} with a status; Retry-After when retry_after > 0. */
 static void
-reply_error(struct evhttp_request *req, int code, const char *reason, const char *msg, int64_t retry_after)
+reply_error(struct httpd_req *req, int code, const char *reason, const char *msg, int64_t retry_after)
 {
 	struct buf	b;
+	char		extra[96];
 
+	extra[0] = '\0';
+	if (retry_after > 0)
+		snprintf(extra, sizeof(extra), "Retry-After: %" PRId64 "\r\n", retry_after);
+	else if (code == 401)
+		snprintf(extra, sizeof(extra), "WWW-Authenticate: Bearer realm=\"eventlogd\"\r\n");
 	buf_init(&b);
 	if (buf_puts(&b, "{\"error\":") != EV_OK || buf_put_json_string(&b, msg, strlen(msg)) != EV_OK ||
-		buf_putc(&b, '}') != EV_OK)
+		buf_puts(&b, "}\n") != EV_OK)
 	{
-		buf_free(&b);
-		evhttp_send_error(req, HTTP_INTERNAL, NULL);
-		return;
+		static const char oom[] = "{\"error\":\"out of memory\"}\n";
+
+		httpd_reply(req, 500, "Internal Server Error", "application/json", NULL, oom, sizeof(oom) - 1, 1);
 	}
-	reply_json(req, code, reason, b.data, b.len, retry_after);
+	else
+		httpd_reply(req, code, reason, "application/json", extra[0] ? extra : NULL, b.data, b.len, 0);
 	buf_free(&b);
 	switch (code)
 	{
@@ -291,6 +243,8 @@ http_valid_log_name(const char *s)
 }
 
 /* Free a waiter. */
+static void group_write(struct http *h);
+
 static void
 waiter_free(struct waiter *w)
 {
@@ -302,7 +256,7 @@ waiter_free(struct waiter *w)
 static void
 waiter_finish(struct waiter *w)
 {
-	reply_json(w->req, w->is_flush ? 200 : 202, w->is_flush ? "OK" : "Accepted", w->body.data, w->body.len, 0);
+	reply_json(w->req, w->is_flush ? 200 : 202, w->is_flush ? "OK" : "Accepted", w->body.data, w->body.len, NULL);
 	if (!w->is_flush)
 		stats_observe(&ev_stats.ack_seconds, (uint64_t) (timestamp_now_us() - w->start_us));
 	waiter_free(w);
@@ -415,6 +369,76 @@ http_bearer_token(const char *a, size_t *len)
 	return *len ? a : NULL;
 }
 
+static size_t
+staged_slot(struct http *h, uint32_t loghash, const unsigned char *id)
+{
+	uint64_t	k;
+	size_t		mask = h->staged_idx_cap - 1,
+				p;
+
+	memcpy(&k, id + 8, 8);
+	p = (size_t) ((k ^ loghash) * 0x9e3779b97f4a7c15ULL >> 20) & mask;
+	for (;;)
+	{
+		int			v = h->staged_idx[p];
+
+		if (v < 0 || (h->staged[v].loghash == loghash && memcmp(h->staged[v].id, id, 16) == 0))
+			return p;
+		p = (p + 1) & mask;
+	}
+}
+
+/* Is (log, id) staged in the current group? */
+static int
+staged_contains(struct http *h, uint32_t loghash, const unsigned char *id)
+{
+	return h->nstaged > 0 && h->staged_idx[staged_slot(h, loghash, id)] >= 0;
+}
+
+/* Add (log, id) to the group (not there yet). */
+static int
+staged_add(struct http *h, uint32_t loghash, const unsigned char *id)
+{
+	size_t		i;
+
+	if (h->nstaged == h->staged_cap)
+	{
+		size_t		cap = h->staged_cap ? h->staged_cap * 2 : 1024;
+		struct staged_id *p = realloc(h->staged, cap * sizeof(*p));
+
+		if (p == NULL)
+			return EV_ERROR;
+		h->staged = p;
+		h->staged_cap = cap;
+	}
+	if ((h->nstaged + 1) * 2 > h->staged_idx_cap)
+	{
+		size_t		cap = h->staged_idx_cap ? h->staged_idx_cap * 2 : 2048;
+		int		   *p = realloc(h->staged_idx, cap * sizeof(int));
+
+		if (p == NULL)
+			return EV_ERROR;
+		h->staged_idx = p;
+		h->staged_idx_cap = cap;
+		memset(p, 0xff, cap * sizeof(int));
+		for (i = 0; i < h->nstaged; i++)
+			h->staged_idx[staged_slot(h, h->staged[i].loghash, h->staged[i].id)] = (int) i;
+	}
+	h->staged[h->nstaged].loghash = loghash;
+	memcpy(h->staged[h->nstaged].id, id, 16);
+	h->staged_idx[staged_slot(h, loghash, id)] = (int) h->nstaged;
+	h->nstaged++;
+	return EV_OK;
+}
+
+static void
+staged_clear(struct http *h)
+{
+	if (h->nstaged > 0)
+		memset(h->staged_idx, 0xff, h->staged_idx_cap * sizeof(int));
+	h->nstaged = 0;
+}
+
 /* Is event i a repeat of an earlier event of this request? (open-addressing set) */
 static int
 local_seen(struct http *h, size_t i)
@@ -466,16 +490,15 @@ build_errors(struct http *h, struct buf *out)
 
 /* POST /v1/logs/{log}/events */
 static void
-handle_events(struct http *h, struct evhttp_request *req, const char *logname, int ack_committed, int no_dedup)
+handle_events(struct http *h, struct httpd_req *req, const char *logname, int ack_committed, int no_dedup)
 {
 	struct config *cfg = h->d.cfg;
 	int64_t		start_us = timestamp_now_us();
 	int64_t		now_s = start_us / 1000000;
 	const char *token_tenant = NULL;
 	const char *log;
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t		len = evbuffer_get_length(in);
-	const char *body;
+	size_t		len = req->body_len;
+	const char *body = req->body;
 	size_t		i,
 				ndup = 0,
 				nnew = 0,
@@ -486,6 +509,10 @@ handle_events(struct http *h, struct evhttp_request *req, const char *logname, i
 	struct waiter *w = NULL;
 	char		idtext[UUID_TEXT_LEN + 1];
 	int			first;
+	size_t		mark_bytes,
+				mark_journal,
+				nbytes = 0;
+	uint64_t	mark_count;
 
 	stats_add(&ev_stats.requests_total, 1);
 	if (h->draining)
@@ -496,12 +523,10 @@ handle_events(struct http *h, struct evhttp_request *req, const char *logname, i
 	if (cfg->ntokens > 0)
 	{
 		size_t		tlen = 0;
-		const char *tok = http_bearer_token(evhttp_find_header(evhttp_request_get_input_headers(req),
-															   "Authorization"), &tlen);
+		const char *tok = http_bearer_token(req->authorization, &tlen);
 
 		if (tok == NULL || (token_tenant = config_token_tenant(cfg, tok, tlen)) == NULL)
 		{
-			evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer realm=\"eventlogd\"");
 			reply_error(req, 401, "Unauthorized", tok ? "unknown bearer token" : "missing bearer token (Authorization: Bearer ...)", 0);
 			return;
 		}
@@ -525,7 +550,6 @@ handle_events(struct http *h, struct evhttp_request *req, const char *logname, i
 		reply_error(req, 413, "Payload Too Large", "request body is over max_body_bytes", 0);
 		return;
 	}
-	body = (const char *) evbuffer_pullup(in, -1);
 	if (len == 0 || body == NULL)
 	{
 		reply_error(req, 400, "Bad Request", "empty body: send NDJSON (one event per line) or a JSON array", 0);
@@ -542,10 +566,10 @@ handle_events(struct http *h, struct evhttp_request *req, const char *logname, i
 		h->resp.len = 0;
 		stats_add(&ev_stats.rejected_events_total, h->eb.n + h->eb.nerr_total);
 		stats_add(&ev_stats.rejected_requests_400, 1);
-		if (build_errors(h, &h->resp) == EV_OK)
-			reply_json(req, 400, "Bad Request", h->resp.data, h->resp.len, 0);
+		if (build_errors(h, &h->resp) == EV_OK && buf_putc(&h->resp, '\n') == EV_OK)
+			reply_json(req, 400, "Bad Request", h->resp.data, h->resp.len, NULL);
 		else
-			evhttp_send_error(req, HTTP_INTERNAL, NULL);
+			reply_error(req, 500, "Internal Server Error", "out of memory", 0);
 		return;
 	}
 	/* tenants: the token's only; rate limits checked for all before any is charged */
@@ -608,7 +632,7 @@ handle_events(struct http *h, struct evhttp_request *req, const char *logname, i
 			return;
 		}
 	}
-	/* duplicates: inside the dedup window, or earlier in this same request */
+	/* duplicates: inside the dedup window, staged in this group, or earlier in this request */
 	loghash = dedup_log_hash(log, strlen(log));
 	dupflags = calloc(h->eb.n, 1);
 	if (dupflags == NULL)
@@ -629,13 +653,22 @@ handle_events(struct http *h, struct evhttp_request *req, const char *logname, i
 		}
 		memset(h->local_set, 0xff, h->local_cap * sizeof(int));
 	}
-	spool_batch_begin(h->d.sp);
-	h->journal.len = 0;
+	if (!h->group_open)
+	{
+		spool_batch_begin(h->d.sp);
+		h->journal.len = 0;
+		staged_clear(h);
+		h->group_open = 1;
+		event_active(h->group_ev, EV_READ, 0);
+	}
+	spool_batch_mark(h->d.sp, &mark_bytes, &mark_count);
+	mark_journal = h->journal.len;
 	for (i = 0; i < h->eb.n; i++)
 	{
 		struct event *e = &h->eb.events[i];
 
-		if (e->id_given && !no_dedup && (dedup_contains(h->d.dd, loghash, e->id, now_s) || local_seen(h, i)))
+		if (e->id_given && !no_dedup &&
+			(dedup_contains(h->d.dd, loghash, e->id, now_s) || staged_contains(h, loghash, e->id) || local_seen(h, i)))
 		{
 			dupflags[i] = 1;
 			ndup++;
@@ -644,88 +677,70 @@ handle_events(struct http *h, struct evhttp_request *req, const char *logname, i
 		h->rec.len = 0;
 		if (event_encode(e, log, strlen(log), &h->rec) != EV_OK ||
 			spool_batch_add(h->d.sp, h->rec.data, h->rec.len, &seq) != EV_OK)
-			goto oom;
+			goto oom_staged;
 		if (e->id_given && cfg->dedup_window_ms > 0 &&
 			dedup_journal_add(&h->journal, loghash, e->id, now_s, seq) != EV_OK)
-			goto oom;
-		stats_add(&ev_stats.accepted_bytes_total, h->rec.len + RECORD_HEADER_SIZE);
+			goto oom_staged;
+		nbytes += h->rec.len + RECORD_HEADER_SIZE;
 		nnew++;
 	}
-	if (spool_batch_write(h->d.sp, h->journal.data, h->journal.len, now_s) != EV_OK)
-	{
-		free(dupflags);
-		reply_error(req, 503, "Service Unavailable", "the spool cannot be written (disk full or I/O error); retry later", 5);
-		return;
-	}
-	/* durable-on-write from here on (after the sync) : remember ids, charge buckets */
+	/* the new ids join the group: a retry in the same group is a duplicate, and waits for it */
 	for (i = 0; i < h->eb.n; i++)
-		if (!dupflags[i] && h->eb.events[i].id_given)
-			dedup_insert(h->d.dd, loghash, h->eb.events[i].id, now_s);
+		if (!dupflags[i] && h->eb.events[i].id_given && !no_dedup &&
+			staged_add(h, loghash, h->eb.events[i].id) != EV_OK)
+			goto oom_staged;
 	for (i = 0; i < ntenants; i++)
 	{
 		ratelimit_take(h->d.rl, h->tenants[i].t, h->tenants[i].n);
 		h->tenants[i].t->accepted += h->tenants[i].n;
 	}
-	stats_add(&ev_stats.accepted_events_total, nnew);
-	stats_add(&ev_stats.duplicate_events_total, ndup);
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
-		goto oom;
+		goto oom_staged;
 	buf_init(&w->body);
 	w->req = req;
 	w->start_us = start_us;
-	w->seq = seq;
+	/* a request of duplicates only waits for everything written before it */
+	w->seq = nnew > 0 ? seq : spool_staged_seq(h->d.sp);
+	w->commit = ack_committed;
+	w->nnew = nnew;
+	w->ndup = ndup;
+	w->nbytes = nbytes;
 	if (buf_printf(&w->body, "{\"accepted\":%zu,\"duplicates\":%zu,\"event_ids\":[", nnew, ndup) != EV_OK)
-		goto oom;
+		goto oom_staged;
 	for (i = 0; i < h->eb.n; i++)
 	{
 		uuid_format(h->eb.events[i].id, idtext);
 		if (buf_printf(&w->body, "%s\"%s\"", i ? "," : "", idtext) != EV_OK)
-			goto oom;
+			goto oom_staged;
 	}
 	if (buf_puts(&w->body, "],\"duplicate_ids\":[") != EV_OK)
-		goto oom;
+		goto oom_staged;
 	for (i = 0, first = 1; i < h->eb.n; i++)
 		if (dupflags[i])
 		{
 			uuid_format(h->eb.events[i].id, idtext);
 			if (buf_printf(&w->body, "%s\"%s\"", first ? "" : ",", idtext) != EV_OK)
-				goto oom;
+				goto oom_staged;
 			first = 0;
 		}
-	if (buf_puts(&w->body, "]}") != EV_OK)
-		goto oom;
+	if (buf_puts(&w->body, "]}\n") != EV_OK)
+		goto oom_staged;
 	free(dupflags);
-	dupflags = NULL;
-	if (nnew == 0 && !ack_committed)
-	{
-		waiter_finish(w);		/* every event was already accepted before */
-		return;
-	}
-	if (nnew == 0)
-		w->seq = 0;
-	w->commit = ack_committed;
-	if (cfg->durability == DURABILITY_NONE || nnew == 0)
-	{
-		if (!ack_committed)
-			waiter_finish(w);	/* at-most-once: ack on receipt */
-		else
-		{
-			commit_wait(h, w);
-			http_on_committed(h);
-		}
-		update_watermark(h);
-		return;
-	}
+	/* answered when the group is written (end of this turn of the event loop) and synced */
 	w->next = NULL;
-	if (h->sync_tail)
-		h->sync_tail->next = w;
+	if (h->stage_tail)
+		h->stage_tail->next = w;
 	else
-		h->sync_head = w;
-	h->sync_tail = w;
-	h->nsync++;
-	update_watermark(h);
+		h->stage_head = w;
+	h->stage_tail = w;
+	if (spool_batch_bytes(h->d.sp) >= GROUP_MAX_BYTES)
+		group_write(h);
 	return;
+oom_staged:
+	/* this request's records and journal entries leave the group; earlier ones stay */
+	spool_batch_rollback(h->d.sp, mark_bytes, mark_count);
+	h->journal.len = mark_journal;
 oom:
 	free(dupflags);
 	if (w)
@@ -734,9 +749,83 @@ oom:
 	reply_error(req, 500, "Internal Server Error", "out of memory", 0);
 }
 
+/*
+ * Write the group: the records and dedup journal entries of every request staged since
+ * the last write, in one write each, so that many small requests cost one write (and,
+ * through the sync thread, one fdatasync). Runs once the event loop has served every
+ * connection that was ready (group_ev is made active behind them), or earlier when the
+ * group is large. A failed write answers every request of the group 503: nothing of it
+ * is acknowledged, and its ids are not remembered, so retries are stored.
+ */
+static void
+group_write(struct http *h)
+{
+	int64_t		now_s = timestamp_now_us() / 1000000;
+	struct waiter *w,
+			   *next;
+	size_t		i;
+
+	if (!h->group_open)
+		return;
+	h->group_open = 0;
+	w = h->stage_head;
+	h->stage_head = h->stage_tail = NULL;
+	if (spool_batch_write(h->d.sp, h->journal.data, h->journal.len, now_s) != EV_OK)
+	{
+		for (; w; w = next)
+		{
+			next = w->next;
+			reply_error(w->req, 503, "Service Unavailable",
+						"the spool cannot be written (disk full or I/O error); retry later", 5);
+			waiter_free(w);
+		}
+		staged_clear(h);
+		update_watermark(h);
+		return;
+	}
+	for (i = 0; i < h->nstaged; i++)
+		dedup_insert(h->d.dd, h->staged[i].loghash, h->staged[i].id, now_s);
+	staged_clear(h);
+	for (; w; w = next)
+	{
+		next = w->next;
+		w->next = NULL;
+		stats_add(&ev_stats.accepted_events_total, w->nnew);
+		stats_add(&ev_stats.duplicate_events_total, w->ndup);
+		stats_add(&ev_stats.accepted_bytes_total, w->nbytes);
+		if (h->d.cfg->durability == DURABILITY_NONE || w->seq == 0)
+		{
+			if (!w->commit)
+				waiter_finish(w);	/* at-most-once: ack once written */
+			else
+				commit_wait(h, w);
+		}
+		else
+		{
+			if (h->sync_tail)
+				h->sync_tail->next = w;
+			else
+				h->sync_head = w;
+			h->sync_tail = w;
+			h->nsync++;
+		}
+	}
+	/* requests of duplicates may wait for records that are durable already */
+	http_on_synced(h);
+	update_watermark(h);
+}
+
+static void
+group_cb(evutil_socket_t fd, short what, void *arg)
+{
+	EV_UNUSED(fd);
+	EV_UNUSED(what);
+	group_write(arg);
+}
+
 /* POST /v1/flush */
 static void
-handle_flush(struct http *h, struct evhttp_request *req)
+handle_flush(struct http *h, struct httpd_req *req)
 {
 	uint64_t	target = spool_written_seq(h->d.sp);
 	struct waiter *w = calloc(1, sizeof(*w));
@@ -751,7 +840,7 @@ handle_flush(struct http *h, struct evhttp_request *req)
 	w->seq = target;
 	w->is_flush = 1;
 	w->start_us = timestamp_now_us();
-	if (buf_printf(&w->body, "{\"committed\":true,\"up_to_seq\":%" PRIu64 "}", target) != EV_OK)
+	if (buf_printf(&w->body, "{\"committed\":true,\"up_to_seq\":%" PRIu64 "}\n", target) != EV_OK)
 	{
 		waiter_free(w);
 		reply_error(req, 500, "Internal Server Error", "out of memory", 0);
@@ -837,54 +926,28 @@ http_target_free(struct http_target *t)
 	t->log = NULL;
 }
 
-/* Ambiguous framing of a request; see http.h. */
-const char *
-http_framing_error(const struct evkeyvalq *headers)
-{
-	const struct evkeyval *kv;
-	int			ncl = 0,
-				nte = 0;
-
-	TAILQ_FOREACH(kv, headers, next)
-	{
-		if (strcasecmp(kv->key, "Content-Length") == 0)
-			ncl++;
-		else if (strcasecmp(kv->key, "Transfer-Encoding") == 0)
-			nte++;
-	}
-	if (ncl > 1)
-		return "more than one Content-Length header";
-	if (ncl > 0 && nte > 0)
-		return "both Content-Length and Transfer-Encoding headers";
-	return NULL;
-}
-
-/* Router for /v1/... */
+/* Router: the ingest API, and the admin endpoints through the callback of admin.c. */
 static void
-http_route(struct evhttp_request *req, void *arg)
+http_route(struct httpd_req *req, void *arg)
 {
 	struct http *h = arg;
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct http_target t;
-	const char *framing = http_framing_error(evhttp_request_get_input_headers(req));
 
-	if (framing != NULL)
+	if (h->admin && (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0 ||
+					 strcmp(req->path, "/metrics") == 0))
 	{
-		/*
-		 * Issue 7 (abuse): libevent takes the first of two Content-Lengths. Refuse, and
-		 * close: what follows on this connection cannot be trusted to be a request.
-		 */
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-		reply_error(req, 400, "Bad Request", framing, 0);
+		if (req->method == HTTPP_POST)
+			reply_error(req, 405, "Method Not Allowed", "use GET", 0);
+		else
+			h->admin(req, req->path, h->admin_arg);
 		return;
 	}
-	if (http_parse_target(u ? evhttp_uri_get_path(u) : NULL, u ? evhttp_uri_get_query(u) : NULL, &t) != EV_OK)
+	if (http_parse_target(req->path, req->query, &t) != EV_OK)
 	{
 		reply_error(req, 500, "Internal Server Error", "out of memory", 0);
 		return;
 	}
-	if (t.kind != HTTP_ROUTE_NONE && cmd != EVHTTP_REQ_POST)
+	if (t.kind != HTTP_ROUTE_NONE && req->method != HTTPP_POST)
 		reply_error(req, 405, "Method Not Allowed", "use POST", 0);
 	else if (t.status != 0)
 		reply_error(req, t.status, t.status == 404 ? "Not Found" : "Bad Request", t.message, 0);
@@ -895,11 +958,23 @@ http_route(struct evhttp_request *req, void *arg)
 	http_target_free(&t);
 }
 
+/* Limits of the server from the config. */
+static void
+http_limits(const struct config *cfg, struct httpd_limits *lim)
+{
+	lim->max_body_bytes = (uint64_t) cfg->max_body_bytes;
+	lim->max_head_bytes = 64 * 1024;
+	lim->idle_timeout_ms = 120 * 1000;
+	lim->read_timeout_ms = 60 * 1000;
+	lim->max_connections = 10000;
+}
+
 /* Create the server. */
 int
 http_new(struct event_base *base, const struct http_deps *deps, struct http **out)
 {
 	struct http *h = calloc(1, sizeof(*h));
+	struct httpd_limits lim;
 
 	*out = NULL;
 	if (h == NULL)
@@ -910,17 +985,15 @@ http_new(struct event_base *base, const struct http_deps *deps, struct http **ou
 	buf_init(&h->rec);
 	buf_init(&h->journal);
 	buf_init(&h->resp);
-	h->evh = evhttp_new(base);
-	if (h->evh == NULL)
+	http_limits(h->d.cfg, &lim);
+	h->group_ev = event_new(base, -1, 0, group_cb, h);
+	if (h->group_ev == NULL || httpd_new(base, &lim, http_route, h, &h->srv) != EV_OK)
 	{
+		if (h->group_ev)
+			event_free(h->group_ev);
 		free(h);
 		return EV_ERROR;
 	}
-	evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
-	evhttp_set_max_headers_size(h->evh, 64 * 1024);
-	evhttp_set_timeout(h->evh, 120);
-	evhttp_set_gencb(h->evh, http_route, h);
-	http_reload(h);
 	*out = h;
 	return EV_OK;
 }
@@ -929,55 +1002,39 @@ http_new(struct event_base *base, const struct http_deps *deps, struct http **ou
 void
 http_reload(struct http *h)
 {
-	evhttp_set_max_body_size(h->evh, (ev_ssize_t) h->d.cfg->max_body_bytes);
+	struct httpd_limits lim;
+
+	http_limits(h->d.cfg, &lim);
+	httpd_set_limits(h->srv, &lim);
 }
 
-/* The evhttp instance. */
-struct evhttp *
-http_evhttp(struct http *h)
+/* Route /healthz, /readyz and /metrics to fn. */
+void
+http_set_admin(struct http *h, http_admin_fn fn, void *arg)
 {
-	return h->evh;
+	h->admin = fn;
+	h->admin_arg = arg;
 }
 
 /* Listen on host:port. */
 int
 http_listen_tcp(struct http *h, const char *host, int port)
 {
-	struct evhttp_bound_socket *bs;
-
-	if (h->nbound == sizeof(h->bound) / sizeof(h->bound[0]))
-		return EV_ERROR;
-	bs = evhttp_bind_socket_with_handle(h->evh, host, (ev_uint16_t) port);
-	if (bs == NULL)
-		return EV_ERROR;
-	h->bound[h->nbound++] = bs;
-	return EV_OK;
+	return httpd_listen_tcp(h->srv, host, port);
 }
 
 /* Serve an already listening socket. */
 int
 http_accept_fd(struct http *h, int fd)
 {
-	struct evhttp_bound_socket *bs;
-
-	if (h->nbound == sizeof(h->bound) / sizeof(h->bound[0]))
-		return EV_ERROR;
-	bs = evhttp_accept_socket_with_handle(h->evh, fd);
-	if (bs == NULL)
-		return EV_ERROR;
-	h->bound[h->nbound++] = bs;
-	return EV_OK;
+	return httpd_accept_fd(h->srv, fd);
 }
 
 /* Stop accepting connections (closes the listening sockets). */
 void
 http_stop_listening(struct http *h)
 {
-	size_t		i;
-
-	for (i = 0; i < h->nbound; i++)
-		evhttp_del_accept_socket(h->evh, h->bound[i]);
-	h->nbound = 0;
+	httpd_stop_listening(h->srv);
 }
 
 /* From now on, new requests get 503 (SIGTERM). */
@@ -1011,6 +1068,7 @@ http_get_state(struct http *h, struct http_state *st)
 	st->waiting_sync = h->nsync;
 	st->waiting_commit = h->ncommit;
 	st->drain_events_per_sec = h->drain_rate;
+	st->connections = httpd_connections(h->srv);
 }
 
 /* Free the server; held requests are answered 503 (their events stay spooled). */
@@ -1019,6 +1077,7 @@ http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
+	group_write(h);
 	while (h->sync_head)
 	{
 		struct waiter *w = h->sync_head;
@@ -1035,13 +1094,16 @@ http_free(struct http *h)
 		reply_error(w->req, 503, "Service Unavailable", "shutting down before the commit; the events stay spooled", 5);
 		waiter_free(w);
 	}
-	evhttp_free(h->evh);
+	httpd_free(h->srv);
 	http_set_logs(h, NULL, 0);
 	envelope_batch_free(&h->eb);
 	buf_free(&h->rec);
 	buf_free(&h->journal);
 	buf_free(&h->resp);
 	free(h->local_set);
+	free(h->staged);
+	free(h->staged_idx);
+	event_free(h->group_ev);
 	free(h->tenants);
 	free(h);
 }

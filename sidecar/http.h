@@ -1,4 +1,4 @@
-/* HTTP ingest API on libevent's evhttp: parse, validate, spool, and answer once durable. */
+/* HTTP ingest API (served by httpd.c): parse, validate, spool, and answer once durable. */
 #ifndef EV_HTTP_H
 #define EV_HTTP_H
 
@@ -8,7 +8,7 @@
 #include "ev.h"
 
 struct event_base;
-struct evhttp;
+struct httpd_req;
 struct spool;
 struct dedup;
 struct ratelimit;
@@ -32,6 +32,7 @@ struct http_state {
 	size_t		waiting_sync;	/* requests waiting for fdatasync */
 	size_t		waiting_commit;	/* requests waiting for PostgreSQL */
 	double		drain_events_per_sec;	/* committed rate, smoothed */
+	size_t		connections;	/* open HTTP connections */
 };
 
 struct http;
@@ -39,8 +40,9 @@ struct http;
 /* Create the server on base (routes, limits). Caller frees with http_free. */
 int			http_new(struct event_base *base, const struct http_deps *deps, struct http **out) EV_MUST_USE;
 void		http_free(struct http *h);
-/* The evhttp instance (admin.c adds its routes to it). */
-struct evhttp *http_evhttp(struct http *h);
+/* GET /healthz, /readyz and /metrics go to fn (admin.c), with the request's path. */
+typedef void (*http_admin_fn) (struct httpd_req *req, const char *path, void *arg);
+void		http_set_admin(struct http *h, http_admin_fn fn, void *arg);
 /* Listen on host:port. */
 int			http_listen_tcp(struct http *h, const char *host, int port) EV_MUST_USE;
 /* Serve connections of an already listening socket (the Unix socket). */
@@ -86,13 +88,6 @@ int			http_parse_target(const char *path, const char *query, struct http_target 
 void		http_target_free(struct http_target *t);
 /* A log name as given in the URL: 1-200 bytes of (quoted) identifier characters. */
 int			http_valid_log_name(const char *s);
-/*
- * Is the framing of a request with these input headers ambiguous? More than one
- * Content-Length, or Content-Length with Transfer-Encoding, is how requests are smuggled
- * past a proxy that reads the framing differently; returns a message (static) or NULL.
- */
-struct evkeyvalq;
-const char *http_framing_error(const struct evkeyvalq *headers);
 /* The token of an Authorization header value "Bearer <token>" (borrowed), or NULL. */
 const char *http_bearer_token(const char *authorization, size_t *len);
 

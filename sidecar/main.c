@@ -453,8 +453,7 @@ main(int argc, char **argv)
 	d.admin.fl = d.fl;
 	d.admin.http = d.http;
 	d.admin.start_unix_s = timestamp_now_us() / 1000000;
-	if (admin_register(http_evhttp(d.http), &d.admin) != EV_OK)
-		die("cannot register the admin endpoints");
+	http_set_admin(d.http, admin_handle, &d.admin);
 	if (d.cfg.listen[0])
 	{
 		char		host[256];

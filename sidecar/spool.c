@@ -935,6 +935,36 @@ spool_batch_add(struct spool *sp, const void *payload, size_t len, uint64_t *seq
 	return EV_OK;
 }
 
+/* How much is staged (a mark for spool_batch_rollback). */
+void
+spool_batch_mark(const struct spool *sp, size_t *bytes, uint64_t *count)
+{
+	*bytes = sp->wbuf.len;
+	*count = sp->wcount;
+}
+
+/* Drop what was staged after a mark. */
+void
+spool_batch_rollback(struct spool *sp, size_t bytes, uint64_t count)
+{
+	sp->wbuf.len = bytes;
+	sp->wcount = count;
+}
+
+/* Bytes staged. */
+size_t
+spool_batch_bytes(const struct spool *sp)
+{
+	return sp->wbuf.len;
+}
+
+/* Seq of the last record staged or written. */
+uint64_t
+spool_staged_seq(const struct spool *sp)
+{
+	return sp->next_seq + sp->wcount - 1;
+}
+
 /* Seal the active segment (synced here, by the writer) and start a new one. */
 static int
 spool_rotate(struct spool *sp)

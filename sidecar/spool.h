@@ -62,6 +62,12 @@ int			spool_batch_add(struct spool *sp, const void *payload, size_t len, uint64_
  * thread. On EV_ERROR nothing of the batch stays on disk and the seqs are reused.
  */
 int			spool_batch_write(struct spool *sp, const void *journal, size_t jlen, int64_t now_s) EV_MUST_USE;
+/* Staging several requests in one batch: a mark, and dropping what came after it. */
+void		spool_batch_mark(const struct spool *sp, size_t *bytes, uint64_t *count);
+void		spool_batch_rollback(struct spool *sp, size_t bytes, uint64_t count);
+size_t		spool_batch_bytes(const struct spool *sp);
+/* Seq of the last record staged (or written, when nothing is staged). Writer only. */
+uint64_t	spool_staged_seq(const struct spool *sp);
 /* Last seq that is durable (fdatasync done). */
 uint64_t	spool_synced_seq(struct spool *sp);
 /* Last seq written. */

@@ -1,4 +1,4 @@
-/* Unix socket listener: the same HTTP API as TCP, served by evhttp on a local socket file. */
+/* Unix socket listener: the same HTTP API as TCP, served by httpd.c on a local socket file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>

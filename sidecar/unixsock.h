@@ -1,4 +1,4 @@
-/* Unix socket listener: the same HTTP API as TCP, served by evhttp on a local socket file. */
+/* Unix socket listener: the same HTTP API as TCP, served by httpd.c on a local socket file. */
 #ifndef EV_UNIXSOCK_H
 #define EV_UNIXSOCK_H
 
@@ -10,7 +10,7 @@
  * answering) is replaced, a live one is an error. Returns the fd, or -1 with err set.
  */
 int			unixsock_listen(const char *path, int mode, struct buf *err);
-/* Remove the socket file (the listener itself is closed by evhttp). */
+/* Remove the socket file (the listener itself is closed by httpd.c). */
 void		unixsock_unlink(const char *path);
 
 #endif
