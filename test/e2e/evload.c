@@ -5,6 +5,7 @@
  *          [-n total events] [-d seconds] [-s payload bytes] [-T tenants] [-r run id]
  *          [-f file.ndjson (events to cycle through)] [-o acked-ids file] [-q ack query]
  *          [-R events/s (pace all clients together to this rate; 0: as fast as possible)]
+ *          [-t threads (the conns share this many epoll threads; default: a blocking thread each)]
  *
  * Every event gets event_id uuid(run, counter), so a test can check which acknowledged
  * events are in PostgreSQL, and how often. Prints one summary line (events/s, p50/p99 ack
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -50,6 +53,7 @@ static size_t nlat,
 			caplat;
 static double t_start;
 static double rate;				/* -R: events/s for all clients together, 0: no pacing */
+static int	nthreads;			/* -t: epoll threads (0: one blocking thread per connection) */
 
 static double
 now(void)
@@ -134,6 +138,100 @@ take(int n, int *got)
 	return first;
 }
 
+/* Build the request for events first..first+n-1 into req; returns its length. */
+static size_t
+build_request(char *req, char *body, const char *pad, long first, int n)
+{
+	size_t		blen = 0;
+	int			i,
+				hl;
+	char		id[40];
+
+	for (i = 0; i < n; i++)
+	{
+		long		k = first + i;
+
+		make_id(id, k);
+		if (nlines)
+		{
+			/* the file's event with our event_id in front (its own is replaced) */
+			const char *src = lines[k % nlines];
+			const char *p = strstr(src, "\"event_id\"");
+
+			if (p)
+			{
+				const char *q = strchr(p + 11, '"');
+
+				q = q ? strchr(q + 1, '"') : NULL;
+				blen += (size_t) sprintf(body + blen, "%.*s\"event_id\":\"%s\"%s\n", (int) (p - src), src, id, q + 1);
+			}
+			else
+				blen += (size_t) sprintf(body + blen, "{\"event_id\":\"%s\",%s\n", id, src + 1);
+		}
+		else
+			blen += (size_t) sprintf(body + blen,
+									 "{\"event_id\":\"%s\",\"tenant_id\":\"tenant-%ld\",\"event_type\":\"load.test\","
+									 "\"subject\":\"user-%ld\",\"payload\":{\"n\":%ld,\"pad\":\"%s\"}}\n",
+									 id, k % tenants, k % 1000, k, pad);
+	}
+	hl = sprintf(req, "POST /v1/logs/%s/events%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+				 "Content-Length: %zu\r\n\r\n", logname, query, blen);
+	memcpy(req + hl, body, blen);
+	return (size_t) hl + blen;
+}
+
+/* Status of a complete response in resp[0..got), 0 while incomplete. */
+static int
+response_status(char *resp, size_t got)
+{
+	char	   *e;
+
+	resp[got] = '\0';
+	e = strstr(resp, "\r\n\r\n");
+	if (e)
+	{
+		char	   *cl = strcasestr(resp, "Content-Length:");
+		size_t		need = (size_t) (e + 4 - resp) + (cl ? (size_t) atol(cl + 15) : 0);
+
+		if (got >= need)
+			return atoi(resp + 9);
+	}
+	return 0;
+}
+
+/* Count a final answer. */
+static void
+record_answer(int status, const char *resp, long first, int n, double t0)
+{
+	char		id[40];
+	int			i;
+
+	pthread_mutex_lock(&mu);
+	if (status < 600)
+		status_counts[status]++;
+	if (status == 202)
+	{
+		const char *d = strstr(resp, "\"duplicates\":");
+		long		dups = d ? atol(d + 13) : 0;
+
+		ok_events += n;
+		dup_events += dups;
+		if (acked)
+			for (i = 0; i < n; i++)
+			{
+				make_id(id, first + i);
+				fprintf(acked, "%s\n", id);
+			}
+	}
+	if (nlat == caplat)
+	{
+		caplat = caplat ? caplat * 2 : 65536;
+		lat = realloc(lat, caplat * sizeof(double));
+	}
+	lat[nlat++] = now() - t0;
+	pthread_mutex_unlock(&mu);
+}
+
 static void *
 client(void *arg)
 {
@@ -151,47 +249,15 @@ client(void *arg)
 	for (;;)
 	{
 		int			n = 0,
-					i,
-					hl,
 					status = 0;
 		long		first = take(per_req, &n);
-		size_t		blen = 0,
+		size_t		reqlen,
 					got = 0;
 		double		t0;
-		char		id[40];
 
 		if (first < 0)
 			break;
-		for (i = 0; i < n; i++)
-		{
-			long		k = first + i;
-
-			make_id(id, k);
-			if (nlines)
-			{
-				/* the file's event with our event_id in front (its own is replaced) */
-				const char *src = lines[k % nlines];
-				const char *p = strstr(src, "\"event_id\"");
-
-				if (p)
-				{
-					const char *q = strchr(p + 11, '"');
-
-					q = q ? strchr(q + 1, '"') : NULL;
-					blen += (size_t) sprintf(body + blen, "%.*s\"event_id\":\"%s\"%s\n", (int) (p - src), src, id, q + 1);
-				}
-				else
-					blen += (size_t) sprintf(body + blen, "{\"event_id\":\"%s\",%s\n", id, src + 1);
-			}
-			else
-				blen += (size_t) sprintf(body + blen,
-										 "{\"event_id\":\"%s\",\"tenant_id\":\"tenant-%ld\",\"event_type\":\"load.test\","
-										 "\"subject\":\"user-%ld\",\"payload\":{\"n\":%ld,\"pad\":\"%s\"}}\n",
-										 id, k % tenants, k % 1000, k, pad);
-		}
-		hl = sprintf(req, "POST /v1/logs/%s/events%s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
-					 "Content-Length: %zu\r\n\r\n", logname, query, blen);
-		memcpy(req + hl, body, blen);
+		reqlen = build_request(req, body, pad, first, n);
 		t0 = now();
 		for (;;)
 		{
@@ -204,9 +270,9 @@ client(void *arg)
 					goto out;
 				continue;
 			}
-			while (sent < hl + blen)
+			while (sent < reqlen)
 			{
-				ssize_t		w = write(fd, req + sent, hl + blen - sent);
+				ssize_t		w = write(fd, req + sent, reqlen - sent);
 
 				if (w <= 0)
 					break;
@@ -214,28 +280,16 @@ client(void *arg)
 			}
 			got = 0;
 			status = 0;
-			if (sent == hl + blen)
+			if (sent == reqlen)
 				for (;;)
 				{
 					ssize_t		r = read(fd, resp + got, sizeof(resp) - 1 - got);
-					char	   *e;
 
 					if (r <= 0)
 						break;
 					got += (size_t) r;
-					resp[got] = '\0';
-					e = strstr(resp, "\r\n\r\n");
-					if (e)
-					{
-						char	   *cl = strcasestr(resp, "Content-Length:");
-						size_t		need = (size_t) (e + 4 - resp) + (cl ? (size_t) atol(cl + 15) : 0);
-
-						if (got >= need)
-						{
-							status = atoi(resp + 9);
-							break;
-						}
-					}
+					if ((status = response_status(resp, got)) != 0)
+						break;
 				}
 			if (status == 0)
 			{
@@ -256,30 +310,7 @@ client(void *arg)
 			}
 			break;
 		}
-		pthread_mutex_lock(&mu);
-		if (status < 600)
-			status_counts[status]++;
-		if (status == 202)
-		{
-			char	   *d = strstr(resp, "\"duplicates\":");
-			long		dups = d ? atol(d + 13) : 0;
-
-			ok_events += n;
-			dup_events += dups;
-			if (acked)
-				for (i = 0; i < n; i++)
-				{
-					make_id(id, first + i);
-					fprintf(acked, "%s\n", id);
-				}
-		}
-		if (nlat == caplat)
-		{
-			caplat = caplat ? caplat * 2 : 65536;
-			lat = realloc(lat, caplat * sizeof(double));
-		}
-		lat[nlat++] = now() - t0;
-		pthread_mutex_unlock(&mu);
+		record_answer(status, resp, first, n, t0);
 	}
 out:
 	if (fd >= 0)
@@ -287,6 +318,177 @@ out:
 	free(body);
 	free(req);
 	free(pad);
+	return NULL;
+}
+
+/* One connection of an epoll thread. */
+struct econn {
+	int			fd;
+	char	   *req;
+	size_t		reqlen,
+				sent;
+	char	   *resp;
+	size_t		got;
+	long		first;
+	int			n;
+	double		t0;
+	double		retry_at;		/* 503/429 or a lost connection: send again at this time */
+	int			done;
+};
+
+static void
+econn_arm(int ep, struct econn *c, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = c};
+
+	epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* (Re)connect c and start sending its request. */
+static void
+econn_start(int ep, struct econn *c)
+{
+	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
+
+	if (c->fd < 0)
+	{
+		c->fd = dial();
+		if (c->fd < 0)
+		{
+			c->retry_at = now() + 0.1;
+			return;
+		}
+		fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+		epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+	}
+	else
+		econn_arm(ep, c, EPOLLOUT);
+	c->sent = 0;
+	c->got = 0;
+	c->retry_at = 0;
+}
+
+/* Take the next events for c, or mark it done. */
+static void
+econn_next(int ep, struct econn *c, char *body, const char *pad)
+{
+	c->first = take(per_req, &c->n);
+	if (c->first < 0)
+	{
+		c->done = 1;
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return;
+	}
+	c->reqlen = build_request(c->req, body, pad, c->first, c->n);
+	c->t0 = now();
+	econn_start(ep, c);
+}
+
+/* -t: an epoll thread driving its share of the connections, one request in flight each. */
+static void *
+loop_thread(void *arg)
+{
+	int			mine = (int) (long) arg;
+	size_t		per_event = ((size_t) payload > max_line ? (size_t) payload : max_line) + 512;
+	char	   *body = malloc((size_t) per_req * per_event + 4096);
+	char	   *pad = malloc((size_t) payload + 1);
+	struct econn *cs = calloc((size_t) mine, sizeof(*cs));
+	struct epoll_event evs[256];
+	int			ep = epoll_create1(0),
+				i,
+				left = mine;
+
+	memset(pad, 'x', (size_t) payload);
+	pad[payload] = '\0';
+	for (i = 0; i < mine; i++)
+	{
+		cs[i].fd = -1;
+		cs[i].req = malloc((size_t) per_req * per_event + 8192);
+		cs[i].resp = malloc(65536);
+		econn_next(ep, &cs[i], body, pad);
+	}
+	while (left > 0)
+	{
+		int			k = epoll_wait(ep, evs, 256, 10),
+					j;
+		double		t = now();
+
+		for (j = 0; j < k; j++)
+		{
+			struct econn *c = evs[j].data.ptr;
+			int			status = 0,
+						lost = 0;
+
+			if (c->sent < c->reqlen)
+			{
+				ssize_t		w = send(c->fd, c->req + c->sent, c->reqlen - c->sent, MSG_NOSIGNAL);
+
+				if (w > 0)
+					c->sent += (size_t) w;
+				else if (!(w < 0 && errno == EAGAIN))
+					lost = 1;
+				if (!lost && c->sent == c->reqlen)
+					econn_arm(ep, c, EPOLLIN);
+			}
+			else
+			{
+				ssize_t		r = recv(c->fd, c->resp + c->got, 65535 - c->got, 0);
+
+				if (r > 0)
+				{
+					c->got += (size_t) r;
+					status = response_status(c->resp, c->got);
+				}
+				else if (!(r < 0 && errno == EAGAIN))
+					lost = 1;
+			}
+			if (lost)
+			{
+				/* connection lost: the same request again (same ids) on a new one */
+				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+				close(c->fd);
+				c->fd = -1;
+				c->retry_at = t + 0.05;
+			}
+			else if (status == 503 || status == 429)
+			{
+				pthread_mutex_lock(&mu);
+				status_counts[status]++;
+				pthread_mutex_unlock(&mu);
+				if (t - t_start > (duration > 0 ? duration : 60) + 60)
+				{
+					c->done = 1;	/* bounded: give up on a server that stays unavailable */
+					close(c->fd);
+					c->fd = -1;
+					left--;
+					continue;
+				}
+				econn_arm(ep, c, 0);
+				c->retry_at = t + 0.2;
+			}
+			else if (status != 0)
+			{
+				record_answer(status, c->resp, c->first, c->n, c->t0);
+				econn_next(ep, c, body, pad);
+				if (c->done)
+					left--;
+			}
+		}
+		for (i = 0; i < mine; i++)
+			if (!cs[i].done && cs[i].retry_at > 0 && cs[i].retry_at <= t)
+				econn_start(ep, &cs[i]);
+	}
+	for (i = 0; i < mine; i++)
+	{
+		free(cs[i].req);
+		free(cs[i].resp);
+	}
+	free(cs);
+	free(body);
+	free(pad);
+	close(ep);
 	return NULL;
 }
 
@@ -308,7 +510,7 @@ main(int argc, char **argv)
 	double		el;
 	const char *file = NULL;
 
-	while ((o = getopt(argc, argv, "a:U:l:c:b:n:d:s:T:r:f:o:q:R:")) != -1)
+	while ((o = getopt(argc, argv, "a:U:l:c:b:n:d:s:T:r:f:o:q:R:t:")) != -1)
 		switch (o)
 		{
 			case 'a': addr = optarg; break;
@@ -325,6 +527,7 @@ main(int argc, char **argv)
 			case 'o': acked = fopen(optarg, "a"); break;
 			case 'q': query = optarg; break;
 			case 'R': rate = atof(optarg); break;
+			case 't': nthreads = atoi(optarg); break;
 			default:
 				fprintf(stderr, "usage: see the comment at the top of evload.c\n");
 				return 2;
@@ -359,10 +562,22 @@ main(int argc, char **argv)
 		setvbuf(acked, NULL, _IOLBF, 0);
 	th = calloc((size_t) conns, sizeof(*th));
 	t_start = now();
-	for (i = 0; i < conns; i++)
-		pthread_create(&th[i], NULL, client, NULL);
-	for (i = 0; i < conns; i++)
-		pthread_join(th[i], NULL);
+	if (nthreads > 0)
+	{
+		if (nthreads > conns)
+			nthreads = conns;
+		for (i = 0; i < nthreads; i++)
+			pthread_create(&th[i], NULL, loop_thread, (void *) (long) (conns / nthreads + (i < conns % nthreads)));
+		for (i = 0; i < nthreads; i++)
+			pthread_join(th[i], NULL);
+	}
+	else
+	{
+		for (i = 0; i < conns; i++)
+			pthread_create(&th[i], NULL, client, NULL);
+		for (i = 0; i < conns; i++)
+			pthread_join(th[i], NULL);
+	}
 	el = now() - t_start;
 	qsort(lat, nlat, sizeof(double), cmpd);
 	printf("evload: %ld events acked in %.2f s = %.0f events/s, %zu requests, ack p50 %.2f ms p99 %.2f ms, "
