@@ -43,7 +43,7 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
-.PHONY: sidecar sidecar-check test demo bench check-sidecar deps test-faults fuzz
+.PHONY: sidecar sidecar-check test demo bench check-sidecar deps test-faults fuzz curves curves-quick profile
 
 all: sidecar
 
@@ -87,6 +87,16 @@ bench:
 
 bench-quick:
 	BENCH_QUICK=1 bench/run.sh
+
+# Cost curves and profiles (bench/CURVES.md): the log grown to 50M rows, sweeps, eventlogd's RSS.
+curves:
+	PG_CONFIG=$(PG_CONFIG) bench/curves.sh
+
+curves-quick:
+	CURVES_QUICK=1 PG_CONFIG=$(PG_CONFIG) bench/curves.sh
+
+profile:
+	PG_CONFIG=$(PG_CONFIG) bench/profile.sh
 
 # Fault, fuzz and abuse suite (test/faults/README.md): FAULTS=short (the default, also run by
 # `make test`), FAULTS=long by hand, FAULTS=soak (SOAK_SECONDS, default 1800).

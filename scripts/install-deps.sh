@@ -30,6 +30,8 @@ PACKAGES="
 	clang
 	valgrind
 	faketime
+	gnuplot-nox
+	linux-perf
 	curl
 	ca-certificates
 	perl
