@@ -142,6 +142,9 @@ admin_metrics(struct httpd_req *req, void *arg)
 		stats_render_metric(&b, "eventlogd_spool_oldest_event_age_seconds", "gauge", "Age of the oldest event not yet committed.",
 							stats_age_oldest(committed, ss.written_seq, log_now_ms())) == EV_OK &&
 		stats_render_metric(&b, "eventlogd_spool_fsyncs_total", "counter", "Group-commit fdatasync rounds.", (double) ss.syncs) == EV_OK &&
+		stats_render_metric(&b, "eventlogd_spool_journal_fsyncs_total", "counter",
+							"fdatasyncs of the dedup journal (before the segments whose ids it holds are deleted).",
+							(double) ss.journal_syncs) == EV_OK &&
 		stats_render_metric(&b, "eventlogd_spool_quarantined_segments_total", "counter", "Segments moved to quarantine/ at recovery.", (double) ss.quarantined) == EV_OK &&
 		stats_render_metric(&b, "eventlogd_spool_truncations_total", "counter", "Torn tails cut at recovery.", (double) ss.truncations) == EV_OK &&
 		stats_render_metric(&b, "eventlogd_spool_full", "gauge", "1 while the spool is over its high watermark (503).", hs.spool_full) == EV_OK &&

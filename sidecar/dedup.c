@@ -4,14 +4,18 @@
  * Entries live in a ring in arrival order, so expiry and eviction pop the oldest; an
  * open-addressing table (linear probing, backward-shift deletion) maps (log, id) to its
  * ring slot. Memory is fixed at start: about max_entries * 40 bytes. The journal (written
- * by spool.c in the same group commit as the events) lets the index survive restarts:
- * an event acknowledged before a crash is still a duplicate after it.
+ * by spool.c with the events, synced before the segments holding them are deleted) and
+ * the records still in the spool (dedup_load_spool) let the index survive restarts: an
+ * event acknowledged before a crash is still a duplicate after it.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "crc32c.h"
 #include "dedup.h"
+#include "event.h"
+#include "record.h"
+#include "spool.h"
 
 struct dedup_entry {
 	unsigned char id[16];
@@ -273,4 +277,44 @@ dedup_journal_load_cb(const unsigned char *data, size_t len, void *arg)
 			continue;
 		dedup_insert(d, get_u32le(data + i + 16), data + i, ts);
 	}
+}
+
+/* Remember the client-given ids of the records still in the spool; see dedup.h. */
+int
+dedup_load_spool(struct dedup *d, struct spool *sp, int64_t now_s, size_t *added)
+{
+	struct spool_reader *r;
+	struct record_view rec;
+	struct spool_pos after;
+	int			rc;
+
+	*added = 0;
+	if (d->window_s <= 0)
+		return EV_OK;
+	if (spool_reader_new(sp, &r) != EV_OK)
+		return EV_ERROR;
+	while ((rc = spool_reader_next(r, &rec, &after)) == EV_OK)
+	{
+		struct event ev;
+		const char *log;
+		size_t		loglen;
+		int64_t		ts;
+		uint32_t	loghash;
+
+		/* a record that does not decode is the flusher's to dead-letter, not ours */
+		if (event_decode(rec.payload, rec.length, &ev, &log, &loglen) != EV_OK || !ev.id_given)
+			continue;
+		ts = ev.received_us / 1000000;
+		if (ts > now_s)
+			ts = now_s;
+		if (ts <= now_s - d->window_s)
+			continue;
+		loghash = dedup_log_hash(log, loglen);
+		if (dedup_contains(d, loghash, ev.id, now_s))
+			continue;
+		dedup_insert(d, loghash, ev.id, ts);
+		(*added)++;
+	}
+	spool_reader_free(r);
+	return rc == EV_RETRY ? EV_OK : rc;
 }

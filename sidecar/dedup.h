@@ -39,4 +39,15 @@ void		dedup_load_prepare(struct dedup *d, int64_t now_s, uint64_t last_seq);
 /* Load journal records (spool_journal_load callback); arg is the struct dedup. */
 void		dedup_journal_load_cb(const unsigned char *data, size_t len, void *arg);
 
+struct spool;
+
+/*
+ * After the journal: remember the client-given ids of every record still in the spool
+ * that the index does not hold. The journal is synced only before the segments whose
+ * ids it holds are deleted, so after a power loss its tail may miss ids whose records
+ * survived; they come from the records. *added counts them. EV_CORRUPT if a record in
+ * the spool is bad (the ids before it are loaded).
+ */
+int			dedup_load_spool(struct dedup *d, struct spool *sp, int64_t now_s, size_t *added) EV_MUST_USE;
+
 #endif

@@ -7,7 +7,8 @@
 
 /*
  * Stored form, little-endian:
- *   u8 version, u8 flags (1 subject, 2 occurred_at, 4 metadata), u16 lane,
+ *   u8 version, u8 flags (1 subject, 2 occurred_at, 4 metadata, 8 event_id sent by the
+ *   client: the dedup index is rebuilt from such records), u16 lane,
  *   16 bytes event_id, i64 received_us, i64 occurred_us, i32 schema_version,
  *   u16 log_len + log, u8 tenant_len + tenant, u8 type_len + type,
  *   u32 subject_len + subject, u32 payload_len + payload, u32 metadata_len + metadata
@@ -15,6 +16,7 @@
 #define F_SUBJECT 1
 #define F_OCCURRED 2
 #define F_METADATA 4
+#define F_ID_GIVEN 8
 
 /* Append the stored form. */
 int
@@ -32,7 +34,7 @@ event_encode(const struct event *ev, const char *log, size_t loglen, struct buf 
 		return EV_ERROR;
 	h[0] = EVENT_FORMAT_VERSION;
 	h[1] = (unsigned char) ((ev->subject ? F_SUBJECT : 0) | (ev->has_occurred ? F_OCCURRED : 0) |
-							(ev->metadata ? F_METADATA : 0));
+							(ev->metadata ? F_METADATA : 0) | (ev->id_given ? F_ID_GIVEN : 0));
 	put_u16le(h + 2, ev->lane);
 	if (buf_append(out, h, 4) != EV_OK ||
 		buf_append(out, ev->id, 16) != EV_OK ||
@@ -81,7 +83,7 @@ event_decode(const unsigned char *p, size_t len, struct event *ev, const char **
 	flags = q[1];
 	ev->lane = get_u16le(q + 2);
 	memcpy(ev->id, q + 4, 16);
-	ev->id_given = 1;
+	ev->id_given = (flags & F_ID_GIVEN) != 0;
 	ev->received_us = (int64_t) get_u64le(q + 20);
 	ev->has_occurred = (flags & F_OCCURRED) != 0;
 	ev->occurred_us = (int64_t) get_u64le(q + 28);

@@ -19,6 +19,7 @@
 #include "admin.h"
 #include "config.h"
 #include "dedup.h"
+#include "record.h"
 #include "flusher.h"
 #include "http.h"
 #include "log.h"
@@ -94,7 +95,9 @@ apply_journal_policy(struct daemon *d)
 	int64_t		win = d->cfg.dedup_window_ms / 1000;
 	int64_t		slice = win / 24 > 60 ? win / 24 : 60;
 
-	spool_journal_set_policy(d->sp, slice, win + slice);
+	/* an entry is 32 bytes, plus a record header of 20 per batch at worst */
+	spool_journal_set_policy(d->sp, slice, win + slice,
+							 (uint64_t) d->cfg.dedup_max_entries * (DEDUP_JOURNAL_ENTRY + RECORD_HEADER_SIZE));
 }
 
 /* Called by the sync thread. */
@@ -431,6 +434,17 @@ main(int argc, char **argv)
 	dedup_load_prepare(d.dd, timestamp_now_us() / 1000000, spool_written_seq(d.sp));
 	if (spool_journal_load(d.sp, dedup_journal_load_cb, d.dd) != EV_OK)
 		die("cannot read the dedup journal in %s/dedup: %s", d.cfg.spool_dir, strerror(errno));
+	{
+		size_t		added;
+		int			rc = dedup_load_spool(d.dd, d.sp, timestamp_now_us() / 1000000, &added);
+
+		if (rc == EV_ERROR)
+			die("cannot read the spool in %s to rebuild the dedup index: %s", d.cfg.spool_dir, strerror(errno));
+		if (rc == EV_CORRUPT)
+			log_warning(SUB, "a bad record in the spool stopped the dedup rebuild; ids after it are not remembered");
+		if (added > 0)
+			log_info(SUB, "dedup: %zu ids taken from the spool's records that the journal did not hold", added);
+	}
 	apply_journal_policy(&d);
 	if (ratelimit_new(&d.rl) != EV_OK)
 		die("out of memory");

@@ -62,6 +62,7 @@ struct spool_segment {
 	uint64_t	last_seq;		/* base_seq - 1 while empty */
 	uint64_t	size;			/* bytes written */
 	uint64_t	synced;			/* bytes durable */
+	uint64_t	jgen;			/* journal generation that must be durable before deletion */
 };
 
 struct spool {
@@ -84,6 +85,7 @@ struct spool {
 	uint64_t	synced_seq;
 	uint64_t	total_bytes;
 	uint64_t	syncs;
+	uint64_t	jsyncs;
 	uint64_t	quarantined;
 	uint64_t	truncations;
 	int			stop;
@@ -98,9 +100,12 @@ struct spool {
 	int			jfd;
 	uint64_t	jsize;
 	int64_t		jstart;			/* start second of the current journal file */
-	int			jdirty;			/* written since the last sync */
+	uint64_t	jgen_written;	/* journal writes so far */
+	uint64_t	jgen_synced;	/* journal writes known durable */
+	int			jsync_req;		/* a segment waits for the journal to be synced */
 	int64_t		jslice_s;
 	int64_t		jkeep_s;
+	uint64_t	jkeep_bytes;	/* newer files holding this much make older ones useless; 0: no bound */
 	/* dead letters */
 	pthread_mutex_t dlmu;
 	int			dlfd;
@@ -631,6 +636,7 @@ spool_recover(struct spool *sp, struct buf *err)
 		seg.last_seq = last_seq;
 		seg.size = good_end;
 		seg.synced = good_end;
+		seg.jgen = 0;			/* the journal found on disk is synced at load */
 		if (spool_push_seg(sp, &seg) != EV_OK)
 		{
 			close(fd);
@@ -669,6 +675,7 @@ spool_recover(struct spool *sp, struct buf *err)
 		seg.last_seq = next_seq - 1;
 		seg.size = SEGMENT_HEADER_SIZE;
 		seg.synced = SEGMENT_HEADER_SIZE;
+		seg.jgen = 0;
 		if (spool_push_seg(sp, &seg) != EV_OK)
 		{
 			buf_errorf(err, "out of memory");
@@ -782,7 +789,21 @@ done:
 	return rc;
 }
 
-/* The group-commit loop: one fdatasync covers everything written while the last ran. */
+/* Has a segment asked for journal writes that are not durable yet? (mu held) */
+static int
+journal_sync_wanted(const struct spool *sp)
+{
+	return sp->jsync_req && sp->jgen_written > sp->jgen_synced;
+}
+
+/*
+ * The group-commit loop: one fdatasync covers everything written while the last ran.
+ * Only the segment is synced before the acknowledgements. The dedup journal is synced
+ * when a segment whose ids it holds is about to be deleted (spool_remove_committed asks
+ * for it), when it rolls and at close: until then the ids are in the segment's own
+ * records, and recovery reads them from there (dedup_load_spool), so an acknowledged
+ * event is a duplicate after any crash whatever the journal lost.
+ */
 static void *
 spool_sync_main(void *arg)
 {
@@ -794,6 +815,7 @@ spool_sync_main(void *arg)
 		uint64_t	target_seq;
 		uint64_t	target_size;
 		uint64_t	target_seg;
+		uint64_t	jgen;
 		int			fd,
 					jfd;
 		int			retired[MAX_RETIRED];
@@ -801,26 +823,29 @@ spool_sync_main(void *arg)
 					i;
 		int			failed = 0;
 
-		while (!sp->stop && sp->written_seq == sp->synced_seq && !sp->jdirty && sp->nretired == 0)
+		while (!sp->stop && sp->written_seq == sp->synced_seq && !journal_sync_wanted(sp) && sp->nretired == 0)
 			pthread_cond_wait(&sp->work_cond, &sp->mu);
-		if (sp->stop && sp->written_seq == sp->synced_seq && !sp->jdirty && sp->nretired == 0)
+		if (sp->stop && sp->written_seq == sp->synced_seq && !journal_sync_wanted(sp) && sp->nretired == 0)
 			break;
 		target_seq = sp->written_seq;
 		target_seg = sp->segs[sp->nsegs - 1].id;
 		target_size = sp->segs[sp->nsegs - 1].size;
-		fd = sp->active_fd;
-		jfd = sp->jdirty ? sp->jfd : -1;
-		sp->jdirty = 0;
+		fd = sp->written_seq != sp->synced_seq ? sp->active_fd : -1;
+		jfd = -1;
+		jgen = 0;
+		if (journal_sync_wanted(sp))
+		{
+			jfd = sp->jfd;
+			jgen = sp->jgen_written;
+			sp->jsync_req = 0;
+		}
 		nretired = sp->nretired;
 		memcpy(retired, sp->retired, nretired * sizeof(int));
 		sp->nretired = 0;
 		pthread_mutex_unlock(&sp->mu);
 
 		/* fdatasync: the file's size is part of it; other metadata is irrelevant here */
-		/* records first: a journal entry whose record is lost is ignored on load anyway */
 		if (fd >= 0 && fdatasync(fd) != 0)
-			failed = errno;
-		if (!failed && jfd >= 0 && fdatasync(jfd) != 0)
 			failed = errno;
 		for (i = 0; i < nretired; i++)
 			close(retired[i]);	/* synced by the writer when sealed */
@@ -848,6 +873,20 @@ spool_sync_main(void *arg)
 			pthread_mutex_unlock(&sp->mu);
 			sp->on_synced(sp->on_synced_arg);
 			pthread_mutex_lock(&sp->mu);
+		}
+		if (jfd >= 0)
+		{
+			/* after the acknowledgements: no request waits for the journal */
+			pthread_mutex_unlock(&sp->mu);
+			if (fdatasync(jfd) != 0)
+			{
+				log_error(SUB, "fdatasync of the dedup journal failed: %s; exiting", strerror(errno));
+				_exit(70);
+			}
+			pthread_mutex_lock(&sp->mu);
+			sp->jsyncs++;
+			if (jgen > sp->jgen_synced)
+				sp->jgen_synced = jgen;
 		}
 	}
 	pthread_mutex_unlock(&sp->mu);
@@ -888,6 +927,8 @@ spool_close(struct spool *sp)
 	}
 	for (i = 0; i < sp->nretired; i++)
 		close(sp->retired[i]);
+	if (sp->jfd >= 0 && sp->jgen_written > sp->jgen_synced && fdatasync(sp->jfd) != 0)
+		log_error(SUB, "fdatasync of the dedup journal failed at close: %s", strerror(errno));
 	if (sp->active_fd >= 0)
 		close(sp->active_fd);
 	if (sp->jfd >= 0)
@@ -986,6 +1027,7 @@ spool_rotate(struct spool *sp)
 	seg.last_seq = sp->next_seq - 1;
 	seg.size = SEGMENT_HEADER_SIZE;
 	seg.synced = SEGMENT_HEADER_SIZE;
+	seg.jgen = 0;
 	pthread_mutex_lock(&sp->mu);
 	if (sp->nretired == MAX_RETIRED || spool_push_seg(sp, &seg) != EV_OK)
 	{
@@ -996,6 +1038,7 @@ spool_rotate(struct spool *sp)
 	}
 	act = &sp->segs[sp->nsegs - 2];
 	act->synced = act->size;
+	act->jgen = sp->jgen_written;
 	sp->retired[sp->nretired++] = sp->active_fd;
 	sp->active_fd = fd;
 	sp->total_bytes += SEGMENT_HEADER_SIZE;
@@ -1024,7 +1067,9 @@ spool_journal_roll(struct spool *sp, int64_t now_s)
 	size_t		n = 0,
 				i;
 
-	if (sp->jfd >= 0 && now_s - sp->jstart < sp->jslice_s)
+	/* a new file every slice, or every quarter of the size bound (at most one a second: names are seconds) */
+	if (sp->jfd >= 0 && now_s - sp->jstart < sp->jslice_s &&
+		(sp->jkeep_bytes == 0 || sp->jsize < sp->jkeep_bytes / 4 || now_s <= sp->jstart))
 		return EV_OK;
 	journal_name(name, sizeof(name), now_s);
 	fd = openat(sp->dirfd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
@@ -1057,17 +1102,34 @@ spool_journal_roll(struct spool *sp, int64_t now_s)
 	sp->jfd = fd;
 	sp->jsize = SEGMENT_HEADER_SIZE;
 	sp->jstart = now_s;
+	sp->jgen_synced = sp->jgen_written;	/* the old file was synced above */
 	pthread_cond_signal(&sp->work_cond);
 	pthread_mutex_unlock(&sp->mu);
-	/* delete files whose every entry is older than the window */
+	/*
+	 * Delete files whose every entry is older than the window, and files older than
+	 * enough newer entries to fill the index (it keeps the newest, so a reload would
+	 * evict theirs anyway): with a busy log the window alone would let the journal
+	 * grow by 32 bytes an event for a whole day.
+	 */
 	if (spool_list(sp, "dedup", ".jnl", &ids, &n) == EV_OK)
 	{
-		for (i = 0; i + 1 < n; i++)
-			if ((int64_t) ids[i + 1] <= now_s - sp->jkeep_s)
+		uint64_t	newer = 0;
+
+		for (i = n; i-- > 0;)
+		{
+			struct stat st;
+			int			old_by_time = i + 1 < n && (int64_t) ids[i + 1] <= now_s - sp->jkeep_s;
+			int			old_by_size = i + 1 < n && sp->jkeep_bytes > 0 && newer >= sp->jkeep_bytes;
+
+			journal_name(name, sizeof(name), (int64_t) ids[i]);
+			if (old_by_time || old_by_size)
 			{
-				journal_name(name, sizeof(name), (int64_t) ids[i]);
 				(void) unlinkat(sp->dirfd, name, 0);
+				continue;
 			}
+			if (fstatat(sp->dirfd, name, &st, 0) == 0)
+				newer += (uint64_t) st.st_size;
+		}
 		free(ids);
 	}
 	return EV_OK;
@@ -1079,10 +1141,11 @@ fail:
 
 /* Journal slicing and retention. */
 void
-spool_journal_set_policy(struct spool *sp, int64_t slice_s, int64_t keep_s)
+spool_journal_set_policy(struct spool *sp, int64_t slice_s, int64_t keep_s, uint64_t keep_bytes)
 {
 	sp->jslice_s = slice_s > 0 ? slice_s : 1;
 	sp->jkeep_s = keep_s;
+	sp->jkeep_bytes = keep_bytes;
 }
 
 /* Write the staged batch. */
@@ -1155,7 +1218,7 @@ spool_batch_write(struct spool *sp, const void *journal, size_t jlen, int64_t no
 		sp->written_seq = sp->next_seq - 1;
 	}
 	if (jlen > 0)
-		sp->jdirty = 1;
+		sp->jgen_written++;
 	pthread_cond_signal(&sp->work_cond);
 	pthread_mutex_unlock(&sp->mu);
 	sp->wcount = 0;
@@ -1210,6 +1273,13 @@ spool_remove_committed(struct spool *sp, uint64_t committed_seq)
 	pthread_mutex_lock(&sp->mu);
 	while (drop + 1 < sp->nsegs && drop < 64 && sp->segs[drop].last_seq <= committed_seq)
 	{
+		if (sp->segs[drop].jgen > sp->jgen_synced)
+		{
+			/* its ids must be durable in the journal before the records go */
+			sp->jsync_req = 1;
+			pthread_cond_signal(&sp->work_cond);
+			break;
+		}
 		ids[drop] = sp->segs[drop].id;
 		freed += sp->segs[drop].size;
 		drop++;
@@ -1270,6 +1340,7 @@ spool_get_stats(struct spool *sp, struct spool_stats *st)
 	st->written_seq = sp->written_seq;
 	st->synced_seq = sp->synced_seq;
 	st->syncs = sp->syncs;
+	st->journal_syncs = sp->jsyncs;
 	st->quarantined = sp->quarantined;
 	st->truncations = sp->truncations;
 	pthread_mutex_unlock(&sp->mu);
@@ -1610,6 +1681,12 @@ spool_journal_load(struct spool *sp, spool_journal_cb cb, void *arg)
 				goto done;
 			}
 			sp->truncations++;
+		}
+		/* a crash of the process leaves the journal's tail in the page cache only */
+		if (fdatasync(fd) != 0)
+		{
+			close(fd);
+			goto done;
 		}
 		close(fd);
 	}

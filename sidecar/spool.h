@@ -30,6 +30,7 @@ struct spool_stats {
 	uint64_t	written_seq;	/* last seq written */
 	uint64_t	synced_seq;		/* last seq durable */
 	uint64_t	syncs;			/* fdatasync rounds */
+	uint64_t	journal_syncs;	/* fdatasyncs of the dedup journal (before segment deletion) */
 	uint64_t	quarantined;	/* segments moved to quarantine/ since start */
 	uint64_t	truncations;	/* torn tails cut since start */
 };
@@ -103,12 +104,15 @@ void		spool_wait_synced(struct spool *sp, uint64_t seen_seq, int64_t timeout_ms)
 /* Wake every waiter (used at shutdown). */
 void		spool_wake_all(struct spool *sp);
 
-/* Dedup journal (files under dedup/): load at start, append with batches, prune by age. */
+/* Dedup journal (files under dedup/): load at start, append with batches, prune by age and size. */
 typedef void (*spool_journal_cb) (const unsigned char *data, size_t len, void *arg);
 /* Call cb for every journal record, oldest first; cuts a torn tail like segments. */
 int			spool_journal_load(struct spool *sp, spool_journal_cb cb, void *arg) EV_MUST_USE;
-/* Start new journal files every slice_s seconds; delete files older than keep_s. */
-void		spool_journal_set_policy(struct spool *sp, int64_t slice_s, int64_t keep_s);
+/*
+ * Start new journal files every slice_s seconds or keep_bytes / 4 bytes; delete files
+ * older than keep_s, and files behind newer ones that hold keep_bytes (0: no size bound).
+ */
+void		spool_journal_set_policy(struct spool *sp, int64_t slice_s, int64_t keep_s, uint64_t keep_bytes);
 
 /* Dead-letter file (deadletter.ndjson): append one line and fdatasync it. Thread-safe. */
 int			spool_deadletter_append(struct spool *sp, const char *line, size_t len) EV_MUST_USE;

@@ -3,7 +3,10 @@
 
 #include "test.h"
 #include "dedup.h"
+#include "event.h"
+#include "log.h"
 #include "ratelimit.h"
+#include "spool.h"
 
 /* Id number i as 16 bytes. */
 static void
@@ -117,6 +120,76 @@ test_dedup_journal_reload(void)
 	buf_free(&j);
 }
 
+/*
+ * After a restart, the client-given ids of the records still in the spool are remembered
+ * even where the journal lost them; server-stamped and expired ones are not.
+ */
+static void
+test_dedup_load_spool(void)
+{
+	struct spool *sp = NULL;
+	struct buf	err,
+				rec;
+	struct dedup *d;
+	struct event ev;
+	unsigned char id[16];
+	uint64_t	seq,
+				i;
+	size_t		added;
+	uint32_t	lh = dedup_log_hash("public.audit", 12);
+	int64_t		now_s = 1700000000;
+	char		logpath[512];
+
+	snprintf(logpath, sizeof(logpath), "%s/log.txt", test_tmpdir());
+	CHECK(log_open_file(logpath) == EV_OK);
+	buf_init(&err);
+	buf_init(&rec);
+	CHECK(spool_open(test_tmpdir(), 1 << 20, &sp, &err) == EV_OK);
+	memset(&ev, 0, sizeof(ev));
+	ev.tenant = "acme";
+	ev.tenant_len = 4;
+	ev.type = "x.y";
+	ev.type_len = 3;
+	ev.payload = "{}";
+	ev.payload_len = 2;
+	ev.schema_version = 1;
+	spool_batch_begin(sp);
+	for (i = 1; i <= 6; i++)
+	{
+		mkid(ev.id, i);
+		ev.id_given = i != 5;	/* 5: stamped by the server */
+		ev.received_us = (i == 6 ? now_s - 7200 : now_s - 10) * 1000000LL;	/* 6: past the window */
+		rec.len = 0;
+		CHECK(event_encode(&ev, "public.audit", 12, &rec) == EV_OK);
+		CHECK(spool_batch_add(sp, rec.data, rec.len, &seq) == EV_OK);
+	}
+	CHECK(spool_batch_write(sp, NULL, 0, now_s) == EV_OK);
+	spool_close(sp);
+	CHECK(spool_open(test_tmpdir(), 1 << 20, &sp, &err) == EV_OK);
+	CHECK(dedup_new(100, 3600 * 1000, &d) == EV_OK);
+	mkid(id, 1);
+	dedup_insert(d, lh, id, now_s - 10);	/* 1 was in the journal */
+	CHECK(dedup_load_spool(d, sp, now_s, &added) == EV_OK);
+	CHECK_INT(added, 3);
+	for (i = 1; i <= 4; i++)
+	{
+		mkid(id, i);
+		CHECK(dedup_contains(d, lh, id, now_s));
+	}
+	mkid(id, 5);
+	CHECK(!dedup_contains(d, lh, id, now_s));
+	mkid(id, 6);
+	CHECK(!dedup_contains(d, lh, id, now_s));
+	mkid(id, 2);
+	CHECK(!dedup_contains(d, dedup_log_hash("public.other", 12), id, now_s));
+	CHECK_INT(dedup_count(d), 4);
+	dedup_free(d);
+	spool_close(sp);
+	buf_free(&err);
+	buf_free(&rec);
+	CHECK(log_open_file(NULL) == EV_OK);
+}
+
 /* Token bucket: burst, refill, Retry-After, large requests pass when the bucket is full. */
 static void
 test_ratelimit_bucket(void)
@@ -155,6 +228,7 @@ const struct test_case dedup_tests[] = {
 	{"window", test_dedup_window},
 	{"capacity", test_dedup_capacity},
 	{"journal_reload", test_dedup_journal_reload},
+	{"load_spool", test_dedup_load_spool},
 	{"reinsert", test_dedup_reinsert},
 	{"ratelimit_bucket", test_ratelimit_bucket},
 	{NULL, NULL}

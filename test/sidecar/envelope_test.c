@@ -244,6 +244,7 @@ test_event_codec(void)
 	CHECK(loglen == 12 && memcmp(log, "public.audit", 12) == 0);
 	CHECK_INT(d.lane, 42);
 	CHECK(memcmp(d.id, b.events[0].id, 16) == 0);
+	CHECK(!d.id_given);		/* stamped here: never a duplicate after a restart */
 	CHECK(d.subject_len == 1 && d.has_occurred && d.occurred_us == NOW_US - 3600 * 1000000LL + 500000);
 	CHECK(d.payload_len == 11 && memcmp(d.payload, "{\"n\":1e400}", 11) == 0);
 	CHECK(event_decode((unsigned char *) enc.data, enc.len - 1, &d, &log, &loglen) == EV_CORRUPT);

@@ -370,19 +370,29 @@ journal_cb(const unsigned char *data, size_t len, void *arg)
 	snprintf(c->last, sizeof(c->last), "%.*s", (int) len, (const char *) data);
 }
 
+/* Write one record with one journal entry in a batch; returns its seq (0 on failure). */
+static uint64_t
+append_journaled(struct spool *sp, const char *rec, const char *entry, int64_t now_s)
+{
+	uint64_t	seq;
+
+	spool_batch_begin(sp);
+	if (spool_batch_add(sp, rec, strlen(rec), &seq) != EV_OK ||
+		spool_batch_write(sp, entry, strlen(entry), now_s) != EV_OK)
+		return 0;
+	return seq;
+}
+
 /* Journal entries written with batches are loaded back after a restart. */
 static void
 test_spool_journal_roundtrip(void)
 {
 	struct spool *sp = open_spool(1 << 20);
 	struct jctx c = {0, ""};
-	uint64_t	seq;
 
 	CHECK(sp != NULL);
 	CHECK(spool_start(sp, NULL, NULL) == EV_OK);
-	spool_batch_begin(sp);
-	CHECK(spool_batch_add(sp, "x", 1, &seq) == EV_OK);
-	CHECK(spool_batch_write(sp, "entry-1", 7, 1000) == EV_OK);
+	CHECK(append_journaled(sp, "x", "entry-1", 1000) != 0);
 	spool_batch_begin(sp);
 	CHECK(spool_batch_write(sp, "entry-2", 7, 1001) == EV_OK);
 	CHECK(wait_synced(sp));
@@ -392,6 +402,91 @@ test_spool_journal_roundtrip(void)
 	CHECK(spool_journal_load(sp, journal_cb, &c) == EV_OK);
 	CHECK_INT(c.n, 2);
 	CHECK_STR(c.last, "entry-2");
+	spool_close(sp);
+	CHECK(log_open_file(NULL) == EV_OK);
+}
+
+/*
+ * The ack path syncs only the segment; a sealed, committed segment whose ids are in
+ * the journal is deleted only after the journal was synced for it.
+ */
+static void
+test_spool_journal_before_delete(void)
+{
+	struct spool *sp = open_spool(120);
+	struct spool_stats st;
+	uint64_t	seq;
+	char		path[600];
+	int			i;
+
+	CHECK(sp != NULL);
+	CHECK(spool_start(sp, NULL, NULL) == EV_OK);
+	seq = append_journaled(sp, "rec-0", "entry-1", 1000);
+	CHECK(seq != 0);
+	CHECK(wait_synced(sp));
+	spool_get_stats(sp, &st);
+	CHECK_INT(st.journal_syncs, 0);
+	CHECK(spool_retire_active(sp, seq, 1) == EV_OK);
+	/* committed, but its journal entry is not durable yet: kept, and a sync is asked for */
+	CHECK_INT(spool_remove_committed(sp, seq), 0);
+	seg_path(path, sizeof(path), 1);
+	CHECK(access(path, F_OK) == 0);
+	for (i = 0; i < 500 && st.journal_syncs == 0; i++)
+	{
+		usleep(10000);
+		spool_get_stats(sp, &st);
+	}
+	CHECK_INT(st.journal_syncs, 1);
+	CHECK(spool_remove_committed(sp, seq) > 0);
+	CHECK(access(path, F_OK) != 0);
+	/* a segment with no journal entries since the last sync goes at once */
+	seq = append_n(sp, 2) + 1;
+	CHECK(wait_synced(sp));
+	CHECK(spool_retire_active(sp, seq, 1) == EV_OK);
+	CHECK(spool_remove_committed(sp, seq) > 0);
+	spool_get_stats(sp, &st);
+	CHECK_INT(st.journal_syncs, 1);
+	spool_close(sp);
+	CHECK(log_open_file(NULL) == EV_OK);
+}
+
+/* The journal is bounded by size too: files behind newer ones holding keep_bytes are deleted. */
+static void
+test_spool_journal_size_bound(void)
+{
+	struct spool *sp = open_spool(1 << 20);
+	struct jctx c = {0, ""};
+	char		path[600],
+				entry[64];
+	DIR		   *dir;
+	struct dirent *de;
+	int			i,
+				files = 0;
+
+	CHECK(sp != NULL);
+	CHECK(spool_start(sp, NULL, NULL) == EV_OK);
+	/* one 84-byte record a batch: a file is full (over 400 / 4) after one batch */
+	spool_journal_set_policy(sp, 3600, 86400, 400);
+	for (i = 0; i < 20; i++)
+	{
+		memset(entry, 'e', sizeof(entry));
+		snprintf(entry, sizeof(entry), "entry-%d", i);
+		spool_batch_begin(sp);
+		CHECK(spool_batch_write(sp, entry, sizeof(entry), 1000 + i) == EV_OK);
+	}
+	spool_close(sp);
+	snprintf(path, sizeof(path), "%s/dedup", test_tmpdir());
+	dir = opendir(path);
+	CHECK(dir != NULL);
+	while ((de = readdir(dir)) != NULL)
+		files += strstr(de->d_name, ".jnl") != NULL;
+	closedir(dir);
+	CHECK(files >= 4 && files <= 6);
+	sp = open_spool(1 << 20);
+	CHECK(sp != NULL);
+	CHECK(spool_journal_load(sp, journal_cb, &c) == EV_OK);
+	CHECK(c.n >= 3 && c.n <= 5);
+	CHECK(strncmp(c.last, "entry-19", 8) == 0);
 	spool_close(sp);
 	CHECK(log_open_file(NULL) == EV_OK);
 }
@@ -527,6 +622,8 @@ const struct test_case spool_tests[] = {
 	{"lock", test_spool_lock},
 	{"seq_never_reused", test_spool_seq_never_reused},
 	{"journal_roundtrip", test_spool_journal_roundtrip},
+	{"journal_before_delete", test_spool_journal_before_delete},
+	{"journal_size_bound", test_spool_journal_size_bound},
 	{"meta", test_spool_meta},
 	{"group_commit", test_spool_group_commit},
 	{NULL, NULL}
