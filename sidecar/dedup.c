@@ -100,16 +100,23 @@ mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
-/* Table slot to start probing for a key (ids are structured: mix every byte). */
-static size_t
-key_hash(const struct dedup *d, uint32_t loghash, const unsigned char id[16])
+/* Hash of (log, id); ids are structured (time, counters): every bit is mixed. */
+uint64_t
+dedup_id_hash(uint32_t loghash, const unsigned char id[16])
 {
 	uint64_t	a,
 				b;
 
 	memcpy(&a, id, 8);
 	memcpy(&b, id + 8, 8);
-	return (size_t) mix64(mix64(a ^ ((uint64_t) loghash << 32)) ^ b) & d->mask;
+	return mix64(mix64(a ^ ((uint64_t) loghash << 32)) ^ b);
+}
+
+/* Table slot to start probing for a key. */
+static size_t
+key_hash(const struct dedup *d, uint32_t loghash, const unsigned char id[16])
+{
+	return (size_t) dedup_id_hash(loghash, id) & d->mask;
 }
 
 /* Slot of the key in the table, or the empty slot where it would go. */

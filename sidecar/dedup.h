@@ -17,6 +17,11 @@ void		dedup_free(struct dedup *d);
 void		dedup_set_window(struct dedup *d, int64_t window_ms);
 /* Hash of a log name (part of the key: the same id in two logs is two events). */
 uint32_t	dedup_log_hash(const char *log, size_t len);
+/*
+ * 64-bit hash of (log, id) with every input bit mixed into every output bit: ids can
+ * differ only in a counter's last byte, so a table must not hash a few bytes of them.
+ */
+uint64_t	dedup_id_hash(uint32_t loghash, const unsigned char id[16]);
 /* Is (log, id) remembered and younger than the window? */
 int			dedup_contains(struct dedup *d, uint32_t loghash, const unsigned char id[16], int64_t now_s);
 /* Remember (log, id) at now_s; the oldest entry goes when full. */

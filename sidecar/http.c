@@ -372,12 +372,9 @@ http_bearer_token(const char *a, size_t *len)
 static size_t
 staged_slot(struct http *h, uint32_t loghash, const unsigned char *id)
 {
-	uint64_t	k;
 	size_t		mask = h->staged_idx_cap - 1,
-				p;
+				p = (size_t) dedup_id_hash(loghash, id) & mask;
 
-	memcpy(&k, id + 8, 8);
-	p = (size_t) ((k ^ loghash) * 0x9e3779b97f4a7c15ULL >> 20) & mask;
 	for (;;)
 	{
 		int			v = h->staged_idx[p];
@@ -444,12 +441,9 @@ static int
 local_seen(struct http *h, size_t i)
 {
 	const struct event *e = &h->eb.events[i];
-	uint64_t	k;
 	size_t		mask = h->local_cap - 1,
-				p;
+				p = (size_t) dedup_id_hash(0, e->id) & mask;
 
-	memcpy(&k, e->id + 8, 8);
-	p = (size_t) (k * 0x9e3779b97f4a7c15ULL >> 20) & mask;
 	for (;;)
 	{
 		int			v = h->local_set[p];

@@ -86,6 +86,30 @@ test_dedup_reinsert(void)
 	dedup_free(d);
 }
 
+/* Ids that differ only in a counter's last bytes spread over a small table's slots. */
+static void
+test_dedup_id_hash_spread(void)
+{
+	unsigned char id[16] = {0};
+	unsigned char seen[1024] = {0};
+	int			i,
+				distinct = 0;
+
+	memcpy(id, "RUN-0000-4000-80", 16);
+	for (i = 0; i < 512; i++)
+	{
+		size_t		slot;
+
+		id[14] = (unsigned char) (i >> 8);
+		id[15] = (unsigned char) i;
+		slot = (size_t) dedup_id_hash(7, id) & 1023;
+		distinct += !seen[slot];
+		seen[slot] = 1;
+	}
+	/* 512 random keys in 1024 slots: ~400 distinct; a hash of a few bytes gives a handful */
+	CHECK(distinct > 350);
+}
+
 /* Journal entries reload into the index; entries of lost records (seq too high) do not. */
 static void
 test_dedup_journal_reload(void)
@@ -227,6 +251,7 @@ test_ratelimit_bucket(void)
 const struct test_case dedup_tests[] = {
 	{"window", test_dedup_window},
 	{"capacity", test_dedup_capacity},
+	{"id_hash_spread", test_dedup_id_hash_spread},
 	{"journal_reload", test_dedup_journal_reload},
 	{"load_spool", test_dedup_load_spool},
 	{"reinsert", test_dedup_reinsert},
