@@ -86,6 +86,77 @@ test_dedup_reinsert(void)
 	dedup_free(d);
 }
 
+/*
+ * Against a model (a list of the newest ids, oldest first): through thousands of
+ * inserts, refreshes, evictions at capacity and expiries in a small, crowded table,
+ * the index answers exactly as the model does.
+ */
+static void
+test_dedup_model(void)
+{
+	enum {CAP = 50, STEPS = 6000};
+	struct dedup *d;
+	uint64_t	mk[CAP + 1];
+	int64_t		mts[CAP + 1];
+	int			mn = 0,
+				i,
+				j,
+				bad = 0;
+	unsigned char id[16];
+
+	CHECK(dedup_new(CAP, 20 * 1000, &d) == EV_OK);
+	for (i = 0; i < STEPS; i++)
+	{
+		int64_t		now = i / 2;
+		uint64_t	k = (i % 5 == 4) ? (uint64_t) (i - i % 37) : (uint64_t) i;
+
+		/* model: refresh moves the id to the newest end; over capacity the oldest goes */
+		for (j = 0; j < mn && mk[j] != k; j++)
+			;
+		if (j < mn)
+		{
+			memmove(mk + j, mk + j + 1, (size_t) (mn - j - 1) * sizeof(*mk));
+			memmove(mts + j, mts + j + 1, (size_t) (mn - j - 1) * sizeof(*mts));
+			mn--;
+		}
+		mk[mn] = k;
+		mts[mn++] = now;
+		if (mn > CAP)
+		{
+			memmove(mk, mk + 1, CAP * sizeof(*mk));
+			memmove(mts, mts + 1, CAP * sizeof(*mts));
+			mn--;
+		}
+		if (i % 10 == 0)
+		{
+			while (mn > 0 && mts[0] <= now - 20)
+			{
+				memmove(mk, mk + 1, (size_t) (mn - 1) * sizeof(*mk));
+				memmove(mts, mts + 1, (size_t) (mn - 1) * sizeof(*mts));
+				mn--;
+			}
+		}
+		mkid(id, k);
+		dedup_insert(d, 3, id, now);
+		if (i % 10 == 0)
+			dedup_expire(d, now);
+		for (j = i > 120 ? i - 120 : 0; j <= i; j++)
+		{
+			int			m,
+						in_model = 0;
+
+			for (m = 0; m < mn; m++)
+				if (mk[m] == (uint64_t) j && mts[m] > now - 20)
+					in_model = 1;
+			mkid(id, (uint64_t) j);
+			bad += dedup_contains(d, 3, id, now) != in_model;
+		}
+	}
+	CHECK_INT(bad, 0);
+	CHECK(dedup_count(d) <= CAP);
+	dedup_free(d);
+}
+
 /* Ids that differ only in a counter's last bytes spread over a small table's slots. */
 static void
 test_dedup_id_hash_spread(void)
@@ -251,6 +322,7 @@ test_ratelimit_bucket(void)
 const struct test_case dedup_tests[] = {
 	{"window", test_dedup_window},
 	{"capacity", test_dedup_capacity},
+	{"model", test_dedup_model},
 	{"id_hash_spread", test_dedup_id_hash_spread},
 	{"journal_reload", test_dedup_journal_reload},
 	{"load_spool", test_dedup_load_spool},
