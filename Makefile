@@ -43,7 +43,7 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
-.PHONY: sidecar sidecar-check test demo bench check-sidecar deps test-faults fuzz curves curves-quick profile
+.PHONY: sidecar sidecar-check test demo bench bench-quick check-sidecar deps test-faults fuzz curves curves-quick profile
 
 all: sidecar
 
@@ -82,11 +82,13 @@ test:
 demo:
 	scripts/demo.sh
 
+# Every write path and the peers (rsyslog, syslog-ng) on the same events (bench/README.md).
 bench:
-	bench/run.sh
+	PG_CONFIG=$(PG_CONFIG) bench/run.sh
 
+# The same, scaled down to under 3 minutes; also the `bench` suite of `make test`.
 bench-quick:
-	BENCH_QUICK=1 bench/run.sh
+	BENCH_QUICK=1 PG_CONFIG=$(PG_CONFIG) bench/run.sh
 
 # Cost curves and profiles (bench/CURVES.md): the log grown to 50M rows, sweeps, eventlogd's RSS.
 curves:

@@ -9,6 +9,8 @@
 # Contenders (each into its own fresh table, created before any is timed):
 #   a   single-row INSERT into a log, 8 clients (pgbench -M prepared)
 #   b   eventlog.append() into a log, 8 clients (pgbench -M prepared)
+#   m   multi-row INSERT into a log, 1,000 rows a statement, 1 client
+#       (bench/minsert: INSERT ... VALUES (...), ... with bound parameters)
 #   c   eventlog.ingest(log, jsonb array of 1,000 events), 1 client
 #   c2  the same, 2 clients, each on half of the batches
 #   d   eventlog.copy_in(log, bytea, 'text'), ~10,000 rows per call, 1 client
@@ -20,9 +22,14 @@
 #   h   as g, but with random (v4) event_ids instead of time-ordered UUIDv7s
 #   s1  eventlogd end-to-end (sidecar/eventlogd, durability fsync), 16 clients x 100 events/request
 #   s2  eventlogd end-to-end, 64 clients x 1 event/request
-#       (test/e2e/evload posts the bench's NDJSON events for BENCH_EV_SECONDS over
-#       eventlogd's Unix socket, then POST /v1/flush and SIGTERM; acked and
+#       (test/e2e/evload -t 1 posts the bench's NDJSON events for BENCH_EV_SECONDS
+#       over eventlogd's Unix socket, then POST /v1/flush and SIGTERM; acked and
 #       committed events/s and ack latency p50/p99 are reported)
+#   rs  rsyslog (imptcp -> disk-assisted action queue -> ompgsql, 1,000 a transaction)
+#   ng  syslog-ng (network() -> sql() into the log, batch-lines 1,000, explicit commits)
+#       (both from Debian's packages, unpacked by scripts/install-deps.sh into
+#       PEERS_DIR; bench/evgen -S sends them the NDJSON events as syslog messages
+#       over TCP, and they INSERT each into a log through the same SQL cast)
 # With BENCH_ANALYSIS=1 (where the time goes), also:
 #   e4  psql \copy into a log made with tenant_buckets 4
 #   e2  psql \copy into a log whose (tenant_id, subject, received_at) index was dropped (the default layout keeps it off open partitions already)
@@ -30,20 +37,35 @@
 #   f+  psql \copy into a plain table with the log's NOT NULLs and CHECKs
 #   g1, g2, g3  psql \copy into a plain table with one of the log's indexes each
 #
+# The events come from bench/evgen (deterministic from BENCH_SEED): synthetic
+# ones, or the GitHub webhooks of ../shared/data replayed to size (BENCH_DATA).
+#
 # Correctness is asserted, timings never: each contender's table must hold
-# exactly the rows that were sent (and that the path reported), else its row
-# is marked ✗ and the script exits 1 after printing the table.
+# exactly the events that were sent (and that the path reported): the same
+# count, no event lost, none stored twice, none changed (a checksum of each
+# event's content, keyed by its event_id), else its row is marked ✗ and the
+# script exits 1 after printing the table. The last line is "N passed, N failed"
+# (one per contender), for scripts/test.sh.
 #
 # Environment:
 #   BENCH_QUICK=1        scale everything down (CI)
+#   BENCH_DATA           synthetic | github | "synthetic github" (default: both for a
+#                        full run, synthetic for a quick one); github runs a tenth of the rows
+#   BENCH_SEED           seed of the generated events (default 1)
+#   BENCH_GITHUB_DATA    the github data set (default ../shared/data/github-webhooks.ndjson
+#                        next to the repository, else $EVENTLOG_DATA_DIR/github-webhooks.ndjson)
 #   BENCH_ANALYSIS=1     add the analysis contenders above
 #   BENCH_ONLY="a e f"   run only these contenders
-#   BENCH_ROWS           rows for the COPY-like paths (default 1000000; quick 100000)
-#   BENCH_INGEST_ROWS    rows for ingest (default 200000; quick 20000)
-#   BENCH_SECONDS        pgbench duration (default 20; quick 5)
-#   BENCH_EV_SECONDS     evload duration of s1 and s2 (default 20; quick 5)
+#   BENCH_ROWS           rows for the COPY-like paths (default 1000000; quick 50000)
+#   BENCH_INGEST_ROWS    rows for ingest and multi-row INSERT (default 200000; quick 10000)
+#   BENCH_SECONDS        pgbench duration (default 20; quick 4)
+#   BENCH_EV_SECONDS     evload duration of s1 and s2 (default 20; quick 4)
+#   BENCH_EV_MAX         at most this many events for s1 and s2 (default 0: no limit; quick 50000)
+#   BENCH_PEER_ROWS      events sent to each peer (default 100000; quick 5000; at most BENCH_INGEST_ROWS)
 #   BENCH_CHUNK_ROWS     rows per copy_in call (default 10000)
 #   BENCH_PORT           port of the bench cluster (default 55460)
+#   BENCH_PEER_PORT      TCP port of rsyslog on 127.0.0.1; syslog-ng takes the next (default 18770)
+#   PEERS_DIR            where install-deps.sh unpacked rsyslog and syslog-ng (/opt/pg_eventlog-peers)
 #   BENCH_KEEP=1         keep the scratch directory and leave the cluster running
 #   BENCH_INSTALL=1      build and install the extension from this tree first
 #                        (done anyway when it is not installed)
@@ -60,22 +82,44 @@ export PG_CONFIG=${PG_CONFIG:-pg_config}
 
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = "1" ]; then
-	ROWS=${BENCH_ROWS:-100000}
-	INGEST_ROWS=${BENCH_INGEST_ROWS:-20000}
-	SECONDS_PGBENCH=${BENCH_SECONDS:-5}
-	EV_SECONDS=${BENCH_EV_SECONDS:-5}
+	ROWS=${BENCH_ROWS:-50000}
+	INGEST_ROWS=${BENCH_INGEST_ROWS:-10000}
+	SECONDS_PGBENCH=${BENCH_SECONDS:-4}
+	EV_SECONDS=${BENCH_EV_SECONDS:-4}
+	# a log's partitions are most of the setup: quick logs premake one day, not four
+	LOG_ARGS=", premake => 1"
+	EV_MAX=${BENCH_EV_MAX:-50000}
+	PEER_ROWS=${BENCH_PEER_ROWS:-5000}
 else
 	ROWS=${BENCH_ROWS:-1000000}
 	INGEST_ROWS=${BENCH_INGEST_ROWS:-200000}
 	SECONDS_PGBENCH=${BENCH_SECONDS:-20}
 	EV_SECONDS=${BENCH_EV_SECONDS:-20}
+	EV_MAX=${BENCH_EV_MAX:-0}
+	PEER_ROWS=${BENCH_PEER_ROWS:-100000}
+	LOG_ARGS=""
 fi
 CHUNK_ROWS=${BENCH_CHUNK_ROWS:-10000}
 INGEST_BATCH=1000
+MINSERT_ROWS=1000
 CLIENTS=8
 PORT=${BENCH_PORT:-55460}
+PEER_PORT=${BENCH_PEER_PORT:-18770}
+PEERS_DIR=${PEERS_DIR:-/opt/pg_eventlog-peers}
+SEED=${BENCH_SEED:-1}
+# seconds a peer may go without storing a single event before it is given up on
+PEER_STALL=${BENCH_PEER_STALL:-60}
 ANALYSIS=${BENCH_ANALYSIS:-0}
-DEFAULT_CONTENDERS="a b c c2 d d2 e f g h s1 s2"
+if [ "$QUICK" = "1" ]; then
+	DATASETS=${BENCH_DATA:-synthetic}
+else
+	DATASETS=${BENCH_DATA:-synthetic github}
+fi
+# the sizes of the synthetic data set; github's are a tenth (its events are ~20x larger)
+ROWS_SYN=$ROWS
+INGEST_ROWS_SYN=$INGEST_ROWS
+PEER_ROWS_SYN=$PEER_ROWS
+DEFAULT_CONTENDERS="a b m c c2 d d2 e f g h s1 s2 rs ng"
 if [ "$ANALYSIS" = "1" ]; then
 	DEFAULT_CONTENDERS="$DEFAULT_CONTENDERS e4 e2 e0 f+ g1 g2 g3"
 fi
@@ -91,12 +135,25 @@ CHILD_PIDS=()
 FAILED=0
 EVENTLOGD=$ROOT/sidecar/eventlogd
 EVLOAD=""
+EVGEN=""
+MINSERT=""
+COPYIN=""
+PEER_PID=""
+PEER_VERSIONS=""
+CHART=""
+DATASET=""
+DATASET_NO=0
+# the shared data: ../shared next to the repository, or EVENTLOG_DATA_DIR (as the tests find it)
+GITHUB_DATA=${BENCH_GITHUB_DATA:-$ROOT/../shared/data/github-webhooks.ndjson}
+if [ -z "${BENCH_GITHUB_DATA:-}" ] && [ ! -f "$GITHUB_DATA" ] && [ -n "${EVENTLOG_DATA_DIR:-}" ]; then
+	GITHUB_DATA=$EVENTLOG_DATA_DIR/github-webhooks.ndjson
+fi
 EV_PID=""
 declare -A R_EV=()
 
 # Progress on stderr.
 say() {
-	printf '==> %s\n' "$*" >&2
+	printf '==> [%3d s] %s\n' "$SECONDS" "$*" >&2
 }
 
 # Error on stderr, exit 1.
@@ -213,8 +270,21 @@ bq() {
 # Measurements
 # ---------------------------------------------------------------------------
 declare -A R_ROWS=() R_SECS=() R_CHECK=() R_NOTE=() R_WAL=() R_CPU=() R_LABEL=()
+declare -A R_CCPU=() R_RSS=() R_LAT=() R_LOST=() R_DUP=()
 CLK_TCK=$(getconf CLK_TCK)
 ORDER=()
+# What a runner hands to record besides its arguments (reset by record):
+#   CHECK_KIND, CHECK_N, CHECK_RUN, CHECK_LINES  the events that were sent (see check_events)
+#   CL_CPU, CL_RSS                  CPU seconds and peak RSS (kB) of the client side
+#   LAT                             "p50|p99" ack latency in ms, where the path has one
+CHECK_KIND=src
+CHECK_N=0
+CHECK_RUN=0
+CHECK_LINES=""
+SRC_ROWS=0
+CL_CPU=""
+CL_RSS=""
+LAT=""
 
 # Seconds since the epoch, with nanoseconds.
 now() {
@@ -252,6 +322,37 @@ server_cpu() {
 	awk -v t="$ticks" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}'
 }
 
+# timed FILE COMMAND...: runs COMMAND under GNU time, which writes its user and
+# system CPU seconds and peak RSS (kB) to FILE.
+timed() {
+	local file=$1
+	shift
+	/usr/bin/time -f '%U %S %M' -o "$file" "$@"
+}
+
+# usage_sum FILE...: "CPU-seconds peak-RSS-kB" of the commands timed into FILEs
+# (CPU added up, RSS the largest of them).
+usage_sum() {
+	awk '/^[0-9.]+ [0-9.]+ [0-9]+$/ {c += $1 + $2; if ($3 > m) m = $3}
+		END {printf "%.2f %d\n", c, m}' "$@"
+}
+
+# proc_usage PID: "CPU-seconds peak-RSS-kB" of a running process (all its threads).
+proc_usage() {
+	local f hwm
+	read -r -a f <"/proc/$1/stat" 2>/dev/null || {
+		echo "0 0"
+		return
+	}
+	hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+	awk -v t=$((f[13] + f[14])) -v hz="$CLK_TCK" -v m="${hwm:-0}" 'BEGIN {printf "%.2f %d\n", t / hz, m}'
+}
+
+# percentiles FILE: "p50|p99" of the numbers in FILE (one a line), in the file's unit.
+percentiles() {
+	sort -n "$1" | awk '{v[NR] = $1} END {if (NR) printf "%.2f|%.2f\n", v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1]; else print "|"}'
+}
+
 # Untimed: flush the previous contender's dirty buffers so each starts alike.
 settle() {
 	bq -c 'CHECKPOINT'
@@ -259,26 +360,78 @@ settle() {
 	CPU0=$(server_cpu)
 }
 
-# record ID LABEL SENT REPORTED SECONDS TABLE [NOTE]: checks the table's rows.
+# check_events TABLE KIND N RUN LINES: compares the events stored in TABLE with the
+# events that were sent, by event_id and by a hash of each event's content
+# (bench.evhash: tenant, type, subject, payload, metadata; jsonb is compared
+# in its canonical text). KIND says what was sent:
+#   src     the bench's events 1..N, with their own ids
+#   src4    the same events with the random v4 ids of (h)
+#   evload  evload's events 0..N-1: id RUN-0000-4000-8000-<counter>, content that of
+#           event counter % LINES + 1 (evload cycles the LINES lines of its file; the
+#           pgbench contenders number their events the same way)
+# Prints "sent|stored|lost|duplicated|changed|checksum sent|checksum stored".
+check_events() {
+	bq -F '|' -v tbl="$1" -v kind="$2" -v n="$3" -v run="$4" -v nlines="$5" <<'EOF'
+WITH sent AS (
+	SELECT CASE WHEN :'kind' = 'src4' THEN s.id4 ELSE s.event_id END AS event_id, s.h
+	  FROM bench.src s
+	 WHERE :'kind' IN ('src', 'src4') AND s.n <= :n
+	UNION ALL
+	SELECT bench.evload_id(:'run', k), s.h
+	  FROM generate_series(0, :n - 1) AS k JOIN bench.src s ON s.n = k % :nlines + 1
+	 WHERE :'kind' = 'evload'
+), stored AS (
+	SELECT event_id, count(*) AS cnt, min(h) AS h1, max(h) AS h2, sum(h) AS hs
+	  FROM (SELECT event_id, bench.evhash(tenant_id, event_type, subject, payload, metadata) AS h
+			  FROM :"tbl") t
+	 GROUP BY event_id
+)
+SELECT count(s.event_id),
+	   coalesce(sum(t.cnt), 0),
+	   count(*) FILTER (WHERE s.event_id IS NOT NULL AND t.event_id IS NULL),
+	   coalesce(sum(t.cnt - 1) FILTER (WHERE s.event_id IS NOT NULL), 0)
+		 + coalesce(sum(t.cnt) FILTER (WHERE s.event_id IS NULL), 0),
+	   count(*) FILTER (WHERE s.event_id IS NOT NULL AND (t.h1 <> s.h OR t.h2 <> s.h)),
+	   coalesce(sum(s.h), 0),
+	   coalesce(sum(t.hs), 0)
+  FROM sent s FULL JOIN stored t ON t.event_id = s.event_id
+EOF
+}
+
+# record ID LABEL SENT REPORTED SECONDS TABLE [NOTE]: checks the table's events
+# against what was sent (CHECK_KIND, CHECK_N, CHECK_RUN) and records the row.
 record() {
-	local id=$1 label=$2 sent=$3 reported=$4 secs=$5 table=$6 note=${7:-} stored wal cpu
+	local id=$1 label=$2 sent=$3 reported=$4 secs=$5 table=$6 note=${7:-} wal cpu out
+	local expected=0 stored=-1 lost="?" dup="?" changed="?" sum_sent=0 sum_stored=1
 	cpu=$(awk -v a="$CPU0" -v b="$(server_cpu)" 'BEGIN {printf "%.2f", b - a}')
 	wal=$(bq -c "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$WAL0')") || wal=0
-	stored=$(bq -c "SELECT count(*) FROM $table") || stored=-1
+	if out=$(check_events "$table" "$CHECK_KIND" "$CHECK_N" "$CHECK_RUN" "${CHECK_LINES:-$INGEST_ROWS}"); then
+		IFS='|' read -r expected stored lost dup changed sum_sent sum_stored <<<"$out"
+	else
+		note="${note:+$note; }the check query failed"
+	fi
 	ORDER+=("$id")
 	R_LABEL[$id]=$label
 	R_ROWS[$id]=$stored
 	R_SECS[$id]=$secs
 	R_WAL[$id]=$wal
 	R_CPU[$id]=$cpu
-	if [ "$stored" = "$sent" ] && [ "$reported" = "$sent" ] && [ "$sent" -gt 0 ]; then
+	R_LOST[$id]=$lost
+	R_DUP[$id]=$dup
+	R_CCPU[$id]=$CL_CPU
+	R_RSS[$id]=$CL_RSS
+	R_LAT[$id]=$LAT
+	if [ "$stored" = "$sent" ] && [ "$reported" = "$sent" ] && [ "$expected" = "$sent" ] &&
+		[ "$lost" = 0 ] && [ "$dup" = 0 ] && [ "$changed" = 0 ] && [ "$sum_sent" = "$sum_stored" ] &&
+		[ "$sent" -gt 0 ]; then
 		R_CHECK[$id]="✓"
 	else
 		R_CHECK[$id]="✗"
-		note="sent $sent, reported $reported, stored $stored${note:+; $note}"
+		note="sent $sent, reported $reported, stored $stored, lost $lost, duplicated $dup, changed $changed${note:+; $note}"
 		FAILED=1
 	fi
 	R_NOTE[$id]=$note
+	CHECK_KIND=src CHECK_N=0 CHECK_RUN=0 CHECK_LINES="" CL_CPU="" CL_RSS="" LAT=""
 	say "$id: $stored rows in $secs s, server CPU $cpu s (${R_CHECK[$id]}${note:+ $note})"
 }
 
@@ -290,19 +443,25 @@ record_error() {
 	R_SECS[$1]=0
 	R_WAL[$1]=0
 	R_CPU[$1]=0
+	R_LOST[$1]="?"
+	R_DUP[$1]="?"
 	R_CHECK[$1]="✗"
 	R_NOTE[$1]=$3
 	FAILED=1
+	CHECK_KIND=src CHECK_N=0 CHECK_RUN=0 CHECK_LINES="" CL_CPU="" CL_RSS="" LAT=""
 	say "$1: FAILED: $3"
 }
 
 # run_pgbench ID LABEL TABLE SCRIPT: CLIENTS clients for SECONDS_PGBENCH seconds.
+# Each transaction takes the next event number from the sequence bench.seq_ID, so
+# the events sent are 1..the sequence's last value; pgbench's per-transaction log
+# gives the commit latency.
 run_pgbench() {
 	local id=$1 label=$2 table=$3 script=$4 out processed failed tps secs
 	out=$WORK/pgbench-$id.out
 	settle
-	if ! pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_PGBENCH" -D nsrc="$ROWS" \
-		-f "$script" bench >"$out" 2>&1; then
+	if ! timed "$WORK/usage-$id" pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_PGBENCH" \
+		-l --log-prefix="$WORK/pgblog-$id" -f "$script" bench >"$out" 2>&1; then
 		record_error "$id" "$label" "pgbench failed: $(grep -m1 -i error "$out" || tail -n1 "$out")"
 		return
 	fi
@@ -310,21 +469,31 @@ run_pgbench() {
 	failed=$(awk -F': ' '/^number of failed transactions/ {split($2, a, " "); print a[1]}' "$out")
 	tps=$(awk '/^tps = / {print $3}' "$out")
 	secs=$(awk -v n="$processed" -v t="$tps" 'BEGIN {printf "%.2f", (t > 0 ? n / t : 0)}')
+	# the log's third field is the transaction's latency in microseconds
+	cat "$WORK/pgblog-$id".* | awk '{print $3 / 1000}' >"$WORK/latency-$id.ms"
+	LAT=$(percentiles "$WORK/latency-$id.ms")
+	rm -f "$WORK/pgblog-$id".* "$WORK/latency-$id.ms"
+	read -r CL_CPU CL_RSS <<<"$(usage_sum "$WORK/usage-$id")"
+	CHECK_KIND=evload CHECK_RUN=${id}0 CHECK_LINES=$SRC_ROWS
+	CHECK_N=$(bq -c "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM bench.seq_$id")
 	record "$id" "$label" "$processed" "$processed" "$secs" "$table" \
 		"$([ "${failed:-0}" != 0 ] && echo "$failed failed transactions")"
 }
 
-# run_copy ID LABEL TABLE FILE ROWS: one psql \copy of FILE (ROWS rows) into TABLE.
+# run_copy ID LABEL TABLE FILE ROWS [KIND]: one psql \copy of FILE (ROWS rows) into TABLE;
+# KIND as in check_events (src4 for the file with v4 ids).
 run_copy() {
 	local id=$1 label=$2 table=$3 file=$4 sent=$5 t0 t1 out reported
 	settle
 	t0=$(now)
-	if ! out=$(psql -X -v ON_ERROR_STOP=1 -d bench -c "\\copy $table FROM '$file'" 2>&1); then
+	if ! out=$(timed "$WORK/usage-$id" psql -X -v ON_ERROR_STOP=1 -d bench -c "\\copy $table FROM '$file'" 2>&1); then
 		record_error "$id" "$label" "$(echo "$out" | head -n1)"
 		return
 	fi
 	t1=$(now)
 	reported=$(echo "$out" | awk '/^COPY / {print $2}')
+	read -r CL_CPU CL_RSS <<<"$(usage_sum "$WORK/usage-$id")"
+	CHECK_KIND=${6:-src} CHECK_N=$sent
 	record "$id" "$label" "$sent" "${reported:-none}" "$(secs "$t0" "$t1")" "$table"
 }
 
@@ -368,12 +537,17 @@ run_clients() {
 
 # ingest_client K: client K of run_ingest (its share of the calls).
 ingest_client() {
-	bq -f "$WORK/ingest-$RUN_ID.sql.$1"
+	timed "$WORK/usage-$RUN_ID.$1" psql -X -q -At -v ON_ERROR_STOP=1 -d bench -f "$WORK/ingest-$RUN_ID.sql.$1"
 }
 
 # run_ingest ID LABEL TABLE CLIENTS: the NDJSON events through ingest(), INGEST_BATCH per call.
 run_ingest() {
 	local id=$1 label=$2 table=$3 clients=$4 reported
+	# shellcheck disable=SC2016 # the literal $ev$
+	if grep -q '\$ev\$' "$NDJSON"; then
+		record_error "$id" "$label" "the events contain \$ev\$, the quote of the ingest calls"
+		return
+	fi
 	ingest_scripts "$table" "$NDJSON" "$WORK/ingest-$id.sql" "$clients"
 	settle
 	RUN_ID=$id
@@ -381,7 +555,10 @@ run_ingest() {
 		record_error "$id" "$label" "$(grep -h -m1 ERROR "$WORK"/ingest-"$id".out.* | head -n1)"
 		return
 	fi
+	rm -f "$WORK/ingest-$id.sql".*
 	reported=$(cat "$WORK"/ingest-"$id".out.* | awk '{s += $1} END {print s + 0}')
+	read -r CL_CPU CL_RSS <<<"$(usage_sum "$WORK/usage-$id".*)"
+	CHECK_N=$INGEST_SENT
 	record "$id" "$label" "$INGEST_SENT" "$reported" "$(secs "$T0" "$T1")" "$table"
 }
 
@@ -404,12 +581,37 @@ run_copy_in() {
 	rm -f "$WORK/copy_in-$id.part."*
 	reported=$(cat "$WORK"/copy_in-"$id".out.* | awk '{s += $1} END {print s + 0}')
 	[ "$lines" = "$ROWS" ] || say "note: $COPY_V7 has $lines lines for $ROWS rows"
+	read -r CL_CPU CL_RSS <<<"$(usage_sum "$WORK/usage-$id".*)"
+	CHECK_N=$ROWS
 	record "$id" "$label" "$ROWS" "$reported" "$(secs "$T0" "$T1")" "$table"
 }
 
 # copy_in_client K: client K of run_copy_in (its part of the file).
 copy_in_client() {
-	"$COPYIN" -d "dbname=bench" -t "$RUN_TABLE" -f "$WORK/copy_in-$RUN_ID.part.$(printf %02d "$1")" -n "$CHUNK_ROWS"
+	timed "$WORK/usage-$RUN_ID.$1" "$COPYIN" -d "dbname=bench" -t "$RUN_TABLE" \
+		-f "$WORK/copy_in-$RUN_ID.part.$(printf %02d "$1")" -n "$CHUNK_ROWS"
+}
+
+# run_minsert ID LABEL TABLE: the first INGEST_ROWS events as multi-row INSERTs of
+# MINSERT_ROWS rows each, one statement a transaction, by bench/minsert (libpq,
+# every value a bound parameter of one prepared statement), one client.
+run_minsert() {
+	local id=$1 label=$2 table=$3 out reported t0 t1
+	head -n "$INGEST_ROWS" "$COPY_V7" >"$WORK/minsert-$id.copy"
+	settle
+	t0=$(now)
+	if ! out=$(timed "$WORK/usage-$id" "$MINSERT" -d "dbname=bench" -t "$table" \
+		-f "$WORK/minsert-$id.copy" -n "$MINSERT_ROWS" 2>&1); then
+		rm -f "$WORK/minsert-$id.copy"
+		record_error "$id" "$label" "$(echo "$out" | head -n1)"
+		return
+	fi
+	t1=$(now)
+	rm -f "$WORK/minsert-$id.copy"
+	reported=$(tail -n1 <<<"$out")
+	read -r CL_CPU CL_RSS <<<"$(usage_sum "$WORK/usage-$id")"
+	CHECK_N=$INGEST_ROWS
+	record "$id" "$label" "$INGEST_ROWS" "$reported" "$(secs "$t0" "$t1")" "$table"
 }
 
 # ev_curl PATH [curl args]: an HTTP request to eventlogd over its Unix socket.
@@ -423,15 +625,18 @@ ev_curl() {
 # fresh log). eventlogd (durability fsync, defaults otherwise) listens on a Unix socket
 # only and reaches the cluster on its Unix socket; its spool is in the scratch directory.
 # evload posts the bench's NDJSON events (cycled, each with the event_id RUN-0000-4000-
-# 8000-<counter>) from CLIENTS connections, PER_REQ events per request, for EV_SECONDS;
+# 8000-<counter>) from CLIENTS connections (on one epoll thread: -t 1 measured faster
+# on 2 cores than a thread each), PER_REQ events per request, for EV_SECONDS;
 # then POST /v1/flush (returns once every acknowledged event is committed), then SIGTERM
 # (eventlogd must drain and exit 0). Rows in the log must equal the events acknowledged.
 # The row's seconds run from the start of the load to the end of the flush (committed
 # events/s); acked events/s (over evload's load window) and ack latency go in R_EV.
 run_eventlogd() {
 	local id=$1 label=$2 table=$3 clients=$4 per_req=$5 run=$6 dir i code="" t0 t1 ev_pid
-	local ev_rc=0 rc=0 line acked ack_rate p50 p99 committed st ev_cpu="" f extra=""
-	dir=$WORK/eventlogd-$id
+	local ev_rc=0 rc=0 line acked ack_rate p50 p99 committed st ev_cpu=0 ev_rss=0 extra="" load
+	# a spool of its own per data set: eventlogd's dedup index would take the next data
+	# set's events (the same evload ids) for retries of this one's
+	dir=$WORK/eventlogd-$DATASET-$id
 	EV_SOCK=$dir/eventlogd.sock
 	mkdir -p "$dir"
 	settle
@@ -458,18 +663,17 @@ run_eventlogd() {
 	fi
 
 	t0=$(now)
-	"$EVLOAD" -U "$EV_SOCK" -l "$table" -c "$clients" -b "$per_req" -d "$EV_SECONDS" -f "$NDJSON" \
-		-r "$run" >"$dir/evload.out" 2>&1 9>&- &
+	# -n (when EV_MAX is set) after -d, which clears evload's default count: both bounds hold
+	timed "$dir/evload.usage" "$EVLOAD" -U "$EV_SOCK" -l "$table" -c "$clients" -b "$per_req" -t 1 \
+		-d "$EV_SECONDS" ${EV_MAX:+$([ "$EV_MAX" -gt 0 ] && echo "-n $EV_MAX")} -f "$NDJSON" -r "$run" >"$dir/evload.out" 2>&1 9>&- &
 	ev_pid=$!
 	CHILD_PIDS+=("$ev_pid")
 	wait "$ev_pid" || ev_rc=$?
 	code=$(ev_curl /v1/flush -m 900 -X POST -o "$dir/flush.json" -w '%{http_code}' || true)
 	t1=$(now)
 	committed=$(ev_curl /metrics -m 5 | awk '$1 == "eventlogd_committed_events_total" {printf "%.0f", $2}')
-	# eventlogd's own CPU time (user + system) over its whole life
-	if read -r -a f <"/proc/$EV_PID/stat" 2>/dev/null; then
-		ev_cpu=$(awk -v t=$((f[13] + f[14])) -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t / hz}')
-	fi
+	# eventlogd's own CPU time (user + system) over its whole life, and its peak RSS
+	read -r ev_cpu ev_rss <<<"$(proc_usage "$EV_PID")"
 	kill -TERM "$EV_PID" 2>/dev/null || true
 	wait "$EV_PID" || rc=$?
 	EV_PID=""
@@ -482,6 +686,12 @@ run_eventlogd() {
 	p99=$(sed -n 's/.*p99 \([0-9.]*\) ms.*/\1/p' <<<"$line")
 	st=$(sed -n 's/.*status //p' <<<"$line")
 	R_EV[$id]="${ack_rate:-0}|${p50:-n/a}|${p99:-n/a}|${ev_cpu:-0}"
+	# the client side: eventlogd and evload; the RSS is eventlogd's
+	read -r load _ <<<"$(usage_sum "$dir/evload.usage")"
+	CL_CPU=$(awk -v a="$ev_cpu" -v b="$load" 'BEGIN {printf "%.2f", a + b}')
+	CL_RSS=$ev_rss
+	LAT="${p50:-}|${p99:-}"
+	CHECK_KIND=evload CHECK_N=${acked:-0} CHECK_RUN=$run
 	[ "$ev_rc" = 0 ] && [ -n "$acked" ] || extra="evload exited $ev_rc: $(tail -n1 "$dir/evload.out")"
 	[ "$code" = 200 ] || extra="${extra:+$extra; }POST /v1/flush answered ${code:-nothing} $(head -c 200 "$dir/flush.json" 2>/dev/null)"
 	[ "$rc" = 0 ] || extra="${extra:+$extra; }eventlogd exited $rc after SIGTERM: $(tail -n1 "$dir/eventlogd.log")"
@@ -498,6 +708,172 @@ run_eventlogd() {
 		say "$id: ✗ $extra"
 	fi
 	say "$id: $acked events acked at $ack_rate events/s, ack p50 $p50 ms, p99 $p99 ms; flush $code; eventlogd exit $rc"
+}
+
+# ---------------------------------------------------------------------------
+# Peers: rsyslog and syslog-ng, shipping the same events into a log
+# ---------------------------------------------------------------------------
+
+# peer_insert_sql MSG: the INSERT of one JSON envelope MSG (an SQL expression of
+# type text) into the log named by $PEER_TABLE, as both peers run it: the
+# envelope's fields cast to the log's columns, received_at by its default.
+peer_insert_sql() {
+	cat <<EOF
+INSERT INTO $PEER_TABLE (event_id, tenant_id, event_type, subject, occurred_at, schema_version, payload, metadata)
+SELECT (j->>'event_id')::uuid, j->>'tenant_id', j->>'event_type', j->>'subject',
+	(j->>'occurred_at')::timestamptz, coalesce((j->>'schema_version')::int, 1), j->'payload', j->'metadata'
+  FROM (SELECT ($1)::jsonb AS j) AS m
+EOF
+}
+
+# rsyslog_start DIR PORT: rsyslogd in the foreground with a config of its own in DIR:
+# imptcp on 127.0.0.1:PORT, one ruleset whose ompgsql action has a disk-assisted
+# LinkedList queue (queue.filename) dequeued 1,000 messages at a time, each batch one
+# transaction of single-row INSERTs (ompgsql's begin/commit transaction interface).
+# The template is the SQL of peer_insert_sql with the message as a string literal
+# (option.stdsql doubles its single quotes; standard_conforming_strings is on).
+rsyslog_start() {
+	local dir=$1 port=$2 mods=$PEERS_DIR/usr/lib/x86_64-linux-gnu/rsyslog sql
+	# conninfo may not contain whitespace: a URI, the cluster's socket directory as host
+	# in a rsyslog string template, backslash and percent sign are special
+	sql=$(peer_insert_sql "'%msg%'" | tr '\n' ' ')
+	mkdir -p "$dir/work"
+	cat >"$dir/rsyslog.conf" <<EOF
+global(workDirectory="$dir/work" maxMessageSize="1m")
+module(load="imptcp")
+module(load="ompgsql")
+template(name="bench_insert" type="string" option.stdsql="on" string="$sql")
+ruleset(name="bench") {
+	action(type="ompgsql" conninfo="postgresql:///bench?host=$PGHOST&port=$PGPORT&user=$PGUSER"
+		template="bench_insert"
+		queue.type="LinkedList" queue.filename="bench_pg" queue.size="100000"
+		queue.dequeueBatchSize="1000" queue.workerThreads="2" queue.saveOnShutdown="on"
+		queue.maxDiskSpace="4g" action.resumeRetryCount="-1")
+}
+input(type="imptcp" address="127.0.0.1" port="$port" ruleset="bench")
+EOF
+	"$PEERS_DIR/usr/sbin/rsyslogd" -n -f "$dir/rsyslog.conf" -i "$dir/rsyslogd.pid" -M "$mods" \
+		>"$dir/peer.log" 2>&1 9>&- &
+	PEER_PID=$!
+}
+
+# syslogng_start DIR PORT: syslog-ng in the foreground with a config of its own in
+# DIR: network() on 127.0.0.1:PORT (RFC 5424, one message a line), flow control,
+# and sql() into the view $PEER_TABLE_in, whose rule runs peer_insert_sql on the
+# message (sql() can only insert values as strings into columns); batch-lines 1,000
+# with explicit commits: 1,000 single-row INSERTs a transaction.
+syslogng_start() {
+	local dir=$1 port=$2
+	cat >"$dir/syslog-ng.conf" <<EOF
+@version: 3.38
+options { threaded(yes); stats-freq(0); use-dns(no); dns-cache(no); log-msg-size(1048576); };
+source s_bench {
+	network(ip("127.0.0.1") port($port) transport("tcp") flags(syslog-protocol)
+		log-msg-size(1048576) log-iw-size(100000) max-connections(4));
+};
+destination d_pg {
+	sql(type(pgsql) host("$PGHOST") port("$PGPORT") username("$PGUSER") password("") database("bench")
+		table("${PEER_TABLE}_in") columns("msg") values("\${MESSAGE}") indexes()
+		flags(dont-create-tables, explicit-commits) batch-lines(1000) batch-timeout(100)
+		log-fifo-size(100000));
+};
+log { source(s_bench); destination(d_pg); flags(flow-control); };
+EOF
+	LD_LIBRARY_PATH=$PEERS_DIR/usr/lib/syslog-ng "$PEERS_DIR/usr/sbin/syslog-ng" -F --no-caps \
+		-f "$dir/syslog-ng.conf" --module-path="$PEERS_DIR/usr/lib/syslog-ng/3.38" \
+		--persist-file="$dir/syslog-ng.persist" --pidfile="$dir/syslog-ng.pid" \
+		--control="$dir/syslog-ng.ctl" >"$dir/peer.log" 2>&1 9>&- &
+	PEER_PID=$!
+}
+
+# peer_listening PORT: exit 0 when something listens on 127.0.0.1:PORT.
+peer_listening() {
+	ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# stored_rows TABLE: the rows in TABLE now.
+stored_rows() {
+	bq -v tbl="$1" <<<'SELECT count(*) FROM :"tbl"' 2>/dev/null || echo 0
+}
+
+# run_peer ID LABEL TABLE KIND PORT: a peer (KIND rsyslog or syslogng) ships the first
+# PEER_ROWS events into TABLE: bench/evgen -S sends them as syslog messages over one
+# TCP connection (blocking when the peer pushes back), then the rows are counted every
+# 0.2 s until all are there, or none came for PEER_STALL seconds. Seconds run from the
+# first message sent to the last row seen. The client side is the peer and the sender.
+run_peer() {
+	local id=$1 label=$2 table=$3 kind=$4 port=$5 dir i sent t0 t1 rows last=-1 since peer_cpu peer_rss
+	local snd_cpu note=""
+	dir=$WORK/peer-$DATASET-$id
+	mkdir -p "$dir"
+	if [ ! -x "$PEERS_DIR/usr/sbin/rsyslogd" ] || [ ! -x "$PEERS_DIR/usr/sbin/syslog-ng" ]; then
+		record_error "$id" "$label" "not unpacked in $PEERS_DIR (scripts/install-deps.sh)"
+		return
+	fi
+	if peer_listening "$port"; then
+		record_error "$id" "$label" "port $port on 127.0.0.1 is taken (BENCH_PEER_PORT)"
+		return
+	fi
+	settle
+	PEER_TABLE=$table
+	"${kind}_start" "$dir" "$port"
+	CHILD_PIDS+=("$PEER_PID")
+	for ((i = 0; i < 150; i++)); do
+		peer_listening "$port" && break
+		kill -0 "$PEER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! peer_listening "$port"; then
+		peer_stop
+		record_error "$id" "$label" "$kind did not start: $(grep -v '^$' "$dir/peer.log" | tail -n1)"
+		return
+	fi
+	t0=$(now)
+	head -n "$PEER_ROWS" "$NDJSON" >"$dir/events.ndjson"
+	if ! sent=$(timed "$dir/sender.usage" "$EVGEN" -S "127.0.0.1:$port" -f "$dir/events.ndjson" 2>"$dir/sender.err"); then
+		note="the sender failed: $(tail -n1 "$dir/sender.err")"
+		sent=$(grep -o 'after [0-9]*' "$dir/sender.err" | awk '{print $2}')
+	fi
+	since=$(now)
+	while :; do
+		rows=$(stored_rows "$table")
+		t1=$(now)
+		[ "$rows" -ge "${sent:-0}" ] && break
+		if [ "$rows" != "$last" ]; then
+			last=$rows
+			since=$t1
+		elif awk -v a="$since" -v b="$t1" -v s="$PEER_STALL" 'BEGIN {exit !(b - a > s)}'; then
+			note="${note:+$note; }no progress for ${PEER_STALL} s: $(grep -v '^$' "$dir/peer.log" | tail -n1)"
+			break
+		fi
+		kill -0 "$PEER_PID" 2>/dev/null || {
+			note="${note:+$note; }$kind exited: $(grep -v '^$' "$dir/peer.log" | tail -n1)"
+			break
+		}
+		sleep 0.2
+	done
+	read -r peer_cpu peer_rss <<<"$(proc_usage "$PEER_PID")"
+	peer_stop
+	read -r snd_cpu _ <<<"$(usage_sum "$dir/sender.usage")"
+	CL_CPU=$(awk -v a="$peer_cpu" -v b="$snd_cpu" 'BEGIN {printf "%.2f", a + b}')
+	CL_RSS=$peer_rss
+	CHECK_N=${sent:-0}
+	# a peer reports no count of its own: what it stored is checked against what was sent
+	record "$id" "$label" "${sent:-0}" "${sent:-0}" "$(secs "$t0" "$t1")" "$table" "$note"
+}
+
+# peer_stop: SIGTERM to the peer, SIGKILL after 10 s.
+peer_stop() {
+	local i
+	[ -n "${PEER_PID:-}" ] || return 0
+	kill -TERM "$PEER_PID" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$PEER_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$PEER_PID" 2>/dev/null || true
+	wait "$PEER_PID" 2>/dev/null || true
+	PEER_PID=""
 }
 
 # ---------------------------------------------------------------------------
@@ -575,22 +951,35 @@ create_tables() {
 	local id
 	for id in $CONTENDERS; do
 		case $id in
-		a) bq -c "SELECT eventlog.create_log('ev_a_insert')" >/dev/null ;;
-		b) bq -c "SELECT eventlog.create_log('ev_b_append')" >/dev/null ;;
-		c) bq -c "SELECT eventlog.create_log('ev_c_ingest')" >/dev/null ;;
-		c2) bq -c "SELECT eventlog.create_log('ev_c2_ingest')" >/dev/null ;;
-		d2) bq -c "SELECT eventlog.create_log('ev_d2_copy_in')" >/dev/null ;;
-		d) bq -c "SELECT eventlog.create_log('ev_d_copy_in')" >/dev/null ;;
-		e) bq -c "SELECT eventlog.create_log('ev_e_copy')" >/dev/null ;;
-		s1) bq -c "SELECT eventlog.create_log('ev_s1_eventlogd')" >/dev/null ;;
-		s2) bq -c "SELECT eventlog.create_log('ev_s2_eventlogd')" >/dev/null ;;
-		e4) bq -c "SELECT eventlog.create_log('ev_e4_copy', tenant_buckets => 4)" >/dev/null ;;
+		a) bq -c "SELECT eventlog.create_log('ev_a_insert'$LOG_ARGS)" >/dev/null ;;
+		b) bq -c "SELECT eventlog.create_log('ev_b_append'$LOG_ARGS)" >/dev/null ;;
+		m) bq -c "SELECT eventlog.create_log('ev_m_minsert'$LOG_ARGS)" >/dev/null ;;
+		rs) bq -c "SELECT eventlog.create_log('ev_rs_rsyslog'$LOG_ARGS)" >/dev/null ;;
+		ng)
+			bq -c "SELECT eventlog.create_log('ev_ng_syslogng'$LOG_ARGS)" >/dev/null
+			# syslog-ng's sql() inserts strings into columns: a view takes the message,
+			# and its rule runs the same INSERT as rsyslog's template
+			PEER_TABLE=ev_ng_syslogng
+			bq <<EOF
+CREATE VIEW ev_ng_syslogng_in AS SELECT NULL::text AS msg WHERE false;
+CREATE RULE ev_ng_syslogng_in_insert AS ON INSERT TO ev_ng_syslogng_in DO INSTEAD
+$(peer_insert_sql NEW.msg);
+EOF
+			;;
+		c) bq -c "SELECT eventlog.create_log('ev_c_ingest'$LOG_ARGS)" >/dev/null ;;
+		c2) bq -c "SELECT eventlog.create_log('ev_c2_ingest'$LOG_ARGS)" >/dev/null ;;
+		d2) bq -c "SELECT eventlog.create_log('ev_d2_copy_in'$LOG_ARGS)" >/dev/null ;;
+		d) bq -c "SELECT eventlog.create_log('ev_d_copy_in'$LOG_ARGS)" >/dev/null ;;
+		e) bq -c "SELECT eventlog.create_log('ev_e_copy'$LOG_ARGS)" >/dev/null ;;
+		s1) bq -c "SELECT eventlog.create_log('ev_s1_eventlogd'$LOG_ARGS)" >/dev/null ;;
+		s2) bq -c "SELECT eventlog.create_log('ev_s2_eventlogd'$LOG_ARGS)" >/dev/null ;;
+		e4) bq -c "SELECT eventlog.create_log('ev_e4_copy', tenant_buckets => 4$LOG_ARGS)" >/dev/null ;;
 		e0)
-			bq -c "SELECT eventlog.create_log('ev_e0_copy')" >/dev/null
+			bq -c "SELECT eventlog.create_log('ev_e0_copy'$LOG_ARGS)" >/dev/null
 			drop_log_indexes ev_e0_copy '%'
 			;;
 		e2)
-			bq -c "SELECT eventlog.create_log('ev_e2_copy')" >/dev/null
+			bq -c "SELECT eventlog.create_log('ev_e2_copy'$LOG_ARGS)" >/dev/null
 			drop_log_indexes ev_e2_copy '%subject%'
 			;;
 		f) plain_table plain_f "" ;;
@@ -605,62 +994,58 @@ create_tables() {
 	done
 }
 
-# The events: generated once in SQL (deterministic: hashtext of the row
-# number), stamped with received_at from now on, ids UUIDv7 of received_at.
+# The events: bench/evgen writes them once (deterministic from SEED and the start
+# time), synthetic or the GitHub webhooks replayed to size; they are loaded into
+# bench.src (n = line number), where every other form is made from. Each event's
+# content hash (bench.evhash) is kept for the checks, and a random v4 id for (h).
 generate_events() {
-	local n=$ROWS
+	local n=$ROWS t0_ms
 	[ "$INGEST_ROWS" -le "$n" ] || n=$INGEST_ROWS
-	bq -v n="$n" <<'EOF'
+	SRC_ROWS=$n
+	EVENTS_ALL=$WORK/events-all.ndjson
+	t0_ms=$(($(date +%s) * 1000))
+	case $DATASET in
+	synthetic) "$EVGEN" -n "$n" -s "$SEED" -t "$t0_ms" >"$EVENTS_ALL" ;;
+	github) "$EVGEN" -n "$n" -s "$SEED" -t "$t0_ms" -g "$GITHUB_DATA" >"$EVENTS_ALL" ;;
+	esac || die "bench/evgen failed"
+	bq <<'EOF'
 CREATE SCHEMA bench;
--- A uniform number in [0, 1) for row n and a salt: deterministic across runs.
-CREATE FUNCTION bench.u(n bigint, salt text) RETURNS float8
+-- The content of an event, hashed: what the checks compare, keyed by event_id.
+CREATE FUNCTION bench.evhash(tenant text, etype text, subject text, payload jsonb, metadata jsonb)
+RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT hashtext(concat_ws(chr(31), tenant, etype, coalesce(subject, chr(30)), payload::text,
+	coalesce(metadata::text, chr(30)))) $$;
+-- The event_id evload gives its event number k in run run (hex), as evload.c's make_id.
+CREATE FUNCTION bench.evload_id(run text, k bigint) RETURNS uuid
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT (hashtext(salt || ':' || n::text) & 2147483647)::float8 / 2147483648.0 $$;
--- Picks an element of arr for row n and a salt.
-CREATE FUNCTION bench.pick(arr text[], n bigint, salt text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT arr[1 + floor(bench.u(n, salt) * array_length(arr, 1))::int] $$;
-
+AS $$ SELECT (lpad(run, 8, '0') || '-0000-4000-8000-' || lpad(to_hex(k), 12, '0'))::uuid $$;
+CREATE TABLE bench.raw (n bigserial PRIMARY KEY, j jsonb NOT NULL);
+EOF
+	# one line a row, taken as it is: CSV whose quote and delimiter never occur
+	bq -c "\\copy bench.raw (j) FROM '$EVENTS_ALL' WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
+	bq -v t0_ms="$t0_ms" <<'EOF'
 CREATE TABLE bench.src AS
-SELECT s.n, eventlog.uuidv7(s.received_at) AS event_id, s.tenant_id, s.event_type, s.subject,
-	s.occurred_at, s.received_at, s.schema_version, s.payload, s.metadata
-  FROM (
-SELECT n,
-	-- ~100 tenants, skewed: tenant 000 gets ~10% of events, the tail ~0.1% each
-	'tenant-' || lpad(floor(100 * power(bench.u(n, 't'), 2))::int::text, 3, '0') AS tenant_id,
-	bench.pick('{user.login,user.logout,user.signup,user.password_reset,user.mfa_enabled,
-		order.created,order.paid,order.shipped,order.refunded,order.cancelled,
-		invoice.issued,invoice.voided,payment.failed,payment.captured,
-		api_key.created,api_key.revoked,role.granted,role.revoked,
-		document.viewed,document.exported}'::text[], n, 'e') AS event_type,
-	'user-' || floor(bench.u(n, 's') * 50000)::int AS subject,
-	t0 + n * interval '10 microseconds' - bench.u(n, 'o') * interval '2 seconds' AS occurred_at,
-	t0 + n * interval '10 microseconds' AS received_at,
-	1 AS schema_version,
-	jsonb_build_object(
-		'actor', jsonb_build_object(
-			'id', 'u-' || floor(bench.u(n, 'a') * 50000)::int,
-			'role', bench.pick('{admin,member,viewer,service}', n, 'r'),
-			'ip', '10.' || floor(bench.u(n, 'i1') * 256)::int || '.' || floor(bench.u(n, 'i2') * 256)::int
-				  || '.' || floor(bench.u(n, 'i3') * 256)::int),
-		'resource', jsonb_build_object(
-			'type', bench.pick('{invoice,order,document,account,project}', n, 'y'),
-			'id', 'r-' || floor(bench.u(n, 'd') * 1e7)::int,
-			'amount', round((bench.u(n, 'm') * 10000)::numeric, 2),
-			'currency', bench.pick('{EUR,USD,GBP,JPY}', n, 'c')),
-		'status', bench.pick('{ok,ok,ok,ok,denied,error}', n, 'st'),
-		'latency_ms', floor(bench.u(n, 'l') * 800)::int,
-		'tags', jsonb_build_array(bench.pick('{web,mobile,api,batch}', n, 'g1'),
-								  bench.pick('{eu-west,us-east,ap-south}', n, 'g2'))) AS payload,
-	jsonb_build_object('trace_id', substr(md5('m' || n), 1, 16)) AS metadata
-  FROM (SELECT now() AS t0) t, generate_series(1, :n) AS n
-) s;
+SELECT n, (j->>'event_id')::uuid AS event_id, gen_random_uuid() AS id4,
+	j->>'tenant_id' AS tenant_id, j->>'event_type' AS event_type, j->>'subject' AS subject,
+	(j->>'occurred_at')::timestamptz AS occurred_at,
+	-- the same instant as the UUIDv7 in event_id: evgen stamps event n at t0 + (n - 1) * 10 us
+	to_timestamp(:t0_ms / 1000.0) + (n - 1) * interval '10 microseconds' AS received_at,
+	coalesce((j->>'schema_version')::int, 1) AS schema_version, j->'payload' AS payload,
+	j->'metadata' AS metadata,
+	bench.evhash(j->>'tenant_id', j->>'event_type', j->>'subject', j->'payload', j->'metadata') AS h
+  FROM bench.raw;
+DROP TABLE bench.raw;
 ALTER TABLE bench.src ADD PRIMARY KEY (n);
 VACUUM ANALYZE bench.src;
+-- (a) and (b) take event numbers from these, one a transaction
+CREATE SEQUENCE bench.seq_a;
+CREATE SEQUENCE bench.seq_b;
 EOF
 }
 
-# Writes the events once: text-COPY (v7 ids, and v4 ids for h) and NDJSON.
+# Writes the events in the forms the contenders take: text-COPY (v7 ids, and v4 ids
+# for h) of the first ROWS, and the NDJSON lines of the first INGEST_ROWS as evgen
+# wrote them (ingest, eventlogd and the peers get these very lines).
 write_event_files() {
 	COPY_V7=$WORK/events-v7.copy
 	COPY_V4=$WORK/events-v4.copy
@@ -669,35 +1054,37 @@ write_event_files() {
 	bq -c "\\copy (SELECT event_id, $cols FROM bench.src WHERE n <= $ROWS ORDER BY n) TO '$COPY_V7'"
 	case " $CONTENDERS " in
 	*" h "*)
-		bq -c "\\copy (SELECT gen_random_uuid(), $cols FROM bench.src WHERE n <= $ROWS ORDER BY n) TO '$COPY_V4'"
+		bq -c "\\copy (SELECT id4, $cols FROM bench.src WHERE n <= $ROWS ORDER BY n) TO '$COPY_V4'"
 		;;
 	esac
-	# The envelope as a producer sends it: received_at is the server's to stamp.
-	bq -o "$NDJSON" -c "SELECT jsonb_build_object('event_id', event_id, 'tenant_id', tenant_id,
-		'event_type', event_type, 'subject', subject, 'occurred_at', occurred_at,
-		'schema_version', schema_version, 'payload', payload, 'metadata', metadata)
-		FROM bench.src WHERE n <= $INGEST_ROWS ORDER BY n"
+	head -n "$INGEST_ROWS" "$EVENTS_ALL" >"$NDJSON"
+	rm -f "$EVENTS_ALL"
 	INGEST_SENT=$(wc -l <"$NDJSON")
 	[ "$(wc -l <"$COPY_V7")" -eq "$ROWS" ] || die "the COPY file does not have $ROWS rows"
 	[ "$INGEST_SENT" -eq "$INGEST_ROWS" ] || die "the NDJSON file does not have $INGEST_ROWS rows"
-	if grep -q '\\' "$NDJSON"; then
-		die "generated events contain backslashes; the file writers assume none"
-	fi
 	COPY_BYTES=$(awk -v s="$(stat -c %s "$COPY_V7")" -v n="$ROWS" 'BEGIN {printf "%.0f", s / n}')
 	NDJSON_BYTES=$(awk -v s="$(stat -c %s "$NDJSON")" -v n="$INGEST_ROWS" 'BEGIN {printf "%.0f", s / n}')
-	PAYLOAD_BYTES=$(bq -c "SELECT round(avg(octet_length(payload::text))) FROM bench.src WHERE n <= 10000")
+	read -r PAYLOAD_BYTES PAYLOAD_MED PAYLOAD_MAX TENANTS TOP_TENANT <<<"$(bq -F ' ' -c "
+		SELECT round(avg(octet_length(payload::text))),
+			percentile_disc(0.5) WITHIN GROUP (ORDER BY octet_length(payload::text)),
+			max(octet_length(payload::text)),
+			(SELECT count(DISTINCT tenant_id) FROM bench.src WHERE n <= $ROWS),
+			(SELECT round(100.0 * count(*) / $ROWS, 1) FROM bench.src WHERE n <= $ROWS
+			  GROUP BY tenant_id ORDER BY count(*) DESC LIMIT 1)
+		  FROM bench.src WHERE n <= $ROWS")"
 }
 
-# Writes the pgbench scripts of (a) and (b): one random event per transaction.
+# Writes the pgbench scripts of (a) and (b): transaction k (from the sequence
+# bench.seq_ID) inserts event (k - 1) % SRC_ROWS + 1 with the id evload would give
+# number k - 1 in run a0 (b0), so the events sent are known for the checks however
+# many transactions run, and the ids rise as UUIDv7s do.
 write_pgbench_scripts() {
 	local cols="tenant_id, event_type, subject, occurred_at, payload, metadata"
 	cat >"$WORK/insert.pgbench" <<EOF
-\\set n random(1, :nsrc)
-INSERT INTO ev_a_insert ($cols) SELECT $cols FROM bench.src WHERE n = :n;
+INSERT INTO ev_a_insert (event_id, $cols) SELECT bench.evload_id('a0', q.k - 1), $cols FROM (SELECT nextval('bench.seq_a') AS k) q JOIN bench.src ON n = (q.k - 1) % $SRC_ROWS + 1;
 EOF
 	cat >"$WORK/append.pgbench" <<EOF
-\\set n random(1, :nsrc)
-SELECT eventlog.append('ev_b_append', tenant_id, event_type, payload, subject, occurred_at, NULL, metadata) FROM bench.src WHERE n = :n;
+SELECT eventlog.append('ev_b_append', tenant_id, event_type, payload, subject, occurred_at, bench.evload_id('b0', q.k - 1), metadata) FROM (SELECT nextval('bench.seq_b') AS k) q JOIN bench.src ON n = (q.k - 1) % $SRC_ROWS + 1;
 EOF
 }
 
@@ -706,6 +1093,7 @@ run_contender() {
 	case $1 in
 	a) run_pgbench a "(a) single-row INSERT, $CLIENTS clients" ev_a_insert "$WORK/insert.pgbench" ;;
 	b) run_pgbench b "(b) eventlog.append, $CLIENTS clients" ev_b_append "$WORK/append.pgbench" ;;
+	m) run_minsert m "(m) multi-row INSERT, $MINSERT_ROWS rows/statement, 1 client" ev_m_minsert ;;
 	c) run_ingest c "(c) eventlog.ingest, $INGEST_BATCH/call, 1 client" ev_c_ingest 1 ;;
 	c2) run_ingest c2 "(c2) eventlog.ingest, $INGEST_BATCH/call, 2 clients" ev_c2_ingest 2 ;;
 	d) run_copy_in d "(d) eventlog.copy_in text, $CHUNK_ROWS/call, 1 client" ev_d_copy_in 1 ;;
@@ -713,9 +1101,11 @@ run_contender() {
 	e) run_copy e "(e) psql \\copy into a log" ev_e_copy "$COPY_V7" "$ROWS" ;;
 	f) run_copy f "(f) psql \\copy into a plain table, no index (ceiling)" plain_f "$COPY_V7" "$ROWS" ;;
 	g) run_copy g "(g) psql \\copy into a plain table, the log's ingest-time indexes" plain_g "$COPY_V7" "$ROWS" ;;
-	h) run_copy h "(h) as (g), random v4 event_ids" plain_h "$COPY_V4" "$ROWS" ;;
-	s1) run_eventlogd s1 "(s1) eventlogd, 16 clients x 100 events/request" ev_s1_eventlogd 16 100 51 ;;
-	s2) run_eventlogd s2 "(s2) eventlogd, 64 clients x 1 event/request" ev_s2_eventlogd 64 1 52 ;;
+	h) run_copy h "(h) as (g), random v4 event_ids" plain_h "$COPY_V4" "$ROWS" src4 ;;
+	s1) run_eventlogd s1 "(s1) eventlogd, 16 clients x 100 events/request" ev_s1_eventlogd 16 100 "$((50 + 10 * DATASET_NO + 1))" ;;
+	s2) run_eventlogd s2 "(s2) eventlogd, 64 clients x 1 event/request" ev_s2_eventlogd 64 1 "$((50 + 10 * DATASET_NO + 2))" ;;
+	rs) run_peer rs "(rs) rsyslog ompgsql, disk-assisted queue, 1000/transaction" ev_rs_rsyslog rsyslog "$PEER_PORT" ;;
+	ng) run_peer ng "(ng) syslog-ng sql(), 1000/transaction" ev_ng_syslogng syslogng "$((PEER_PORT + 1))" ;;
 	e4) run_copy e4 "(e4) psql \\copy into a log, 4 tenant buckets" ev_e4_copy "$COPY_V7" "$ROWS" ;;
 	e0) run_copy e0 "(e0) psql \\copy into a log, its indexes dropped" ev_e0_copy "$COPY_V7" "$ROWS" ;;
 	e2) run_copy e2 "(e2) psql \\copy into a log without its (tenant_id, subject, received_at) index" ev_e2_copy "$COPY_V7" "$ROWS" ;;
@@ -796,13 +1186,13 @@ ext_description() {
 	echo "$ver, library sha256 $(sha256sum "$so" | cut -c1-12) ($match); tree at $head$dirty"
 }
 
-# Prints the Markdown report of the run.
-report() {
-	local id mem model pgver settings
+# Prints the head of the Markdown report: the run, the machine, the server.
+report_head() {
+	local mem model pgver settings
 	model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 	mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
-	pgver=$(bq -c "SELECT version()")
-	settings=$(bq -F ' = ' -c "SELECT name, current_setting(name) FROM pg_settings
+	pgver=$(psql -X -q -At -d postgres -c "SELECT version()")
+	settings=$(psql -X -q -At -d postgres -F ' = ' -c "SELECT name, current_setting(name) FROM pg_settings
 		WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'synchronous_commit',
 			'fsync', 'full_page_writes', 'wal_compression', 'wal_level', 'autovacuum',
 			'shared_preload_libraries') ORDER BY name" | paste -sd ';' | sed 's/;/, /g')
@@ -810,24 +1200,49 @@ report() {
 	cat <<EOF
 # pg_eventlog bench, $STAMP
 
-- Mode: $([ "$QUICK" = 1 ] && echo "quick (BENCH_QUICK=1)" || echo full); contenders: $CONTENDERS
+- Mode: $([ "$QUICK" = 1 ] && echo "quick (BENCH_QUICK=1)" || echo full); data: $DATASETS; contenders: $CONTENDERS
 - Machine: $(nproc) CPUs, ${model:-unknown CPU}, $mem RAM, kernel $(uname -r); load average at start $LOAD0, at end $(cut -d' ' -f1-3 /proc/loadavg)
 - PostgreSQL: $pgver
 - pg_eventlog: $EXT_DESC
+- Peers: $PEER_VERSIONS
 - Settings: $settings (durability is the default: fsync on, synchronous_commit on; shared_buffers/max_wal_size/checkpoint_timeout sized for ingest; autovacuum off so one contender's table is not vacuumed during the next one's run; a CHECKPOINT, untimed, before each contender)
-- Events: $ROWS generated once in SQL (deterministic), ~100 tenants (skewed: the largest has ~10%), 20 event types; text-COPY rows of $COPY_BYTES bytes on average (payload $PAYLOAD_BYTES bytes as JSON text), NDJSON lines of $NDJSON_BYTES bytes; event_ids are UUIDv7 of received_at except in (h)
-- Logs: eventlog.create_log(name) with its defaults (1 day, 16 tenant buckets, premake 4) unless the row says otherwise; COPY-like paths load $ROWS rows, ingest $INGEST_ROWS, pgbench runs ${SECONDS_PGBENCH} s with $CLIENTS clients (-j 2, -M prepared; each transaction inserts one random row of the same events)
-- Reading: events/s is wall time and moves with whatever else runs on the machine (see the load average); server CPU is the CPU time of every process of the bench cluster during the contender (backends, WAL writer, checkpointer), which other load disturbs far less. The CPU-based ratios below divide CPU per event.
+- Reading: events/s is wall time and moves with whatever else runs on the machine (see the load average). Server CPU is the CPU time of every process of the bench cluster during the contender (backends, WAL writer, checkpointer), which other load disturbs far less. Client CPU is that of the client, daemon or peer processes (pgbench, psql, bench/copyin, bench/minsert; eventlogd + evload; rsyslogd or syslog-ng + the syslog sender), and peak RSS that of the largest of them (for s1/s2 eventlogd's, for rs/ng the peer's). Ack p50/p99 is the latency of a commit as the client sees it: pgbench's per-transaction log for (a)/(b), evload's per-request acks for (s1)/(s2).
+- Checks: every table is compared with the events sent to it: the row count, each sent event_id stored exactly once (else lost N / duplicated N), and a checksum: the sum of bench.evhash (hashtext of tenant, type, subject, payload and metadata, jsonb in its canonical text) over what is stored equals that over what was sent, event by event. For eventlogd, "sent" is the events evload saw acknowledged; for the peers, the messages written to their socket.
+EOF
+}
 
-| contender | rows | seconds | events/s | vs (a) INSERT | vs (f) ceiling | server CPU s per 1M events | WAL bytes/event | rows check |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |
+# Prints the report of one data set: the events, the table, the goals.
+report_dataset() {
+	local id cpu_c rss lat
+	cat <<EOF
+
+## Data set: $DATASET
+
+- Events: $(case $DATASET in
+		synthetic) echo "bench/evgen -s $SEED: synthetic, $TENANTS tenants drawn from Zipf (s = 1.1) over 1,000 (the largest has $TOP_TENANT%), 20 event types, 50,000 subjects; payloads ~90 B to 4 KB skewed toward small" ;;
+		github) echo "bench/evgen -g: the $(wc -l <"$GITHUB_DATA") GitHub webhook deliveries of shared/data replayed to size (each with a fresh event_id); $TENANTS tenants (the largest has $TOP_TENANT%)" ;;
+		esac); payload JSON text of $PAYLOAD_BYTES bytes on average (median $PAYLOAD_MED, max $PAYLOAD_MAX); text-COPY rows of $COPY_BYTES bytes, NDJSON lines of $NDJSON_BYTES bytes; event_ids are UUIDv7 of received_at except in (h)
+- Logs: eventlog.create_log(name$LOG_ARGS) with its $([ -n "$LOG_ARGS" ] && echo "other defaults (1 day, 16 tenant buckets)" || echo "defaults (1 day, 16 tenant buckets, premake 4)") unless the row says otherwise; COPY-like paths load $ROWS rows; ingest and multi-row INSERT $INGEST_ROWS; the peers $PEER_ROWS (the first of the same events); pgbench runs ${SECONDS_PGBENCH} s with $CLIENTS clients (-j 2, -M prepared; each transaction inserts the next event, with an id of its own); eventlogd's clients post for ${EV_SECONDS} s$([ "${EV_MAX:-0}" -gt 0 ] && echo " or $EV_MAX events, whichever comes first")
+
+| contender | rows | seconds | events/s | vs (a) INSERT | vs (f) ceiling | server CPU s/1M events | client CPU s/1M events | client peak RSS MiB | ack p50 / p99 ms | WAL bytes/event | lost / dup | check |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |
 EOF
 	for id in "${ORDER[@]}"; do
-		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' \
+		cpu_c=$(awk -v c="${R_CCPU[$id]:-}" -v r="${R_ROWS[$id]:-0}" \
+			'BEGIN {if (c == "" || r <= 0) print "–"; else printf "%.1f", c / r * 1e6}')
+		rss=$(awk -v m="${R_RSS[$id]:-}" 'BEGIN {if (m == "" || m == 0) print "–"; else printf "%.0f", m / 1024}')
+		lat=${R_LAT[$id]:-}
+		if [ -n "$lat" ] && [ "$lat" != "|" ]; then
+			lat="${lat%%|*} / ${lat#*|}"
+		else
+			lat="–"
+		fi
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s |\n' \
 			"${R_LABEL[$id]}" "$(fmt_int "${R_ROWS[$id]}")" "${R_SECS[$id]}" "$(fmt_int "$(rate "$id")")" \
 			"$(ratio "$id" a)" "$(ratio "$id" f)" \
-			"$(cpu_per_m "$id")" \
+			"$(cpu_per_m "$id")" "$cpu_c" "$rss" "$lat" \
 			"$(awk -v w="${R_WAL[$id]}" -v r="${R_ROWS[$id]}" 'BEGIN {printf "%.0f", (r > 0 ? w / r : 0)}')" \
+			"${R_LOST[$id]}" "${R_DUP[$id]}" \
 			"${R_CHECK[$id]}${R_NOTE[$id]:+ ${R_NOTE[$id]}}"
 	done
 	cat <<EOF
@@ -839,8 +1254,43 @@ $(goal "(c) ingest / (a) single-row INSERT" c a 20)
 $(goal "(d) copy_in / (a) single-row INSERT" d a 20)
 
 Index cost on a plain table: (g)/(f) = $(ratio g f), (h)/(f) = $(ratio h f), (g)/(h) = $(ratio g h) (what time-ordered ids save).
+Next to the peers: (s1) eventlogd / (rs) rsyslog = $(ratio s1 rs), (s1) / (ng) syslog-ng = $(ratio s1 ng), (m) multi-row INSERT / (a) = $(ratio m a).
 EOF
+	[ -z "$CHART" ] || printf '\nChart: %s\n' "$CHART"
 	ev_report
+}
+
+# chart PNG: a bar chart of events/s per contender of the current data set (log scale).
+chart() {
+	local png=$1 dat=$WORK/chart-$DATASET.dat id
+	command -v gnuplot >/dev/null || return 1
+	for id in "${ORDER[@]}"; do
+		if [ "${R_CHECK[$id]}" = "✓" ]; then
+			printf '"%s" %s 0\n' "$id" "$(rate "$id")"
+		else
+			printf '"%s ✗" %s 1\n' "$id" "$(rate "$id")"
+		fi
+	done >"$dat"
+	gnuplot >/dev/null 2>&1 <<EOF || return 1
+set terminal pngcairo size 1100,500 font "sans,10" noenhanced
+set output "$png"
+set title "pg_eventlog bench $STAMP, data: $DATASET ($(nproc) CPUs; only ratios within one run mean anything)"
+set ylabel "events/s (log scale)"
+set logscale y
+set yrange [100:*]
+set style fill solid 0.8
+set boxwidth 0.7
+set grid ytics
+unset key
+plot "$dat" using 0:(\$2 > 0 ? \$2 : 1):(int(\$3) != 0 ? 0xd62728 : 0x1f77b4):xtic(1) with boxes lc rgb variable, \
+	"" using 0:(\$2 > 0 ? \$2 : 1):(sprintf("%.0f", \$2)) with labels offset 0,0.7 font "sans,8"
+EOF
+}
+
+# Prints the report of the run (the head, then each data set's part).
+report() {
+	report_head
+	cat "$WORK"/report-*.part
 }
 
 # ev_ratio RATE B: RATE events/s over the events/s of contender B.
@@ -893,7 +1343,7 @@ EOF
 
 # Replaces the block between the markers in bench/README.md with the report.
 update_readme() {
-	local readme=$BENCH_DIR/README.md
+	local readme=$BENCH_DIR/README.md png
 	[ -f "$readme" ] && grep -q '^<!-- bench:begin -->' "$readme" || return 0
 	awk -v rep="$1" '
 		/^<!-- bench:begin -->/ {
@@ -902,6 +1352,10 @@ update_readme() {
 				# the title of the report becomes a subheading of the README
 				if (line ~ /^# pg_eventlog bench, /)
 					line = "### Newest full run: " substr(line, 22)
+				else if (line ~ /^## /)
+					line = "##" line
+				# the charts are kept in bench/charts (results are not committed)
+				gsub(/bench\/results\/[0-9TZ]+-/, "charts/bench-", line)
 				print line
 			}
 			skip = 1
@@ -910,13 +1364,92 @@ update_readme() {
 		/^<!-- bench:end -->/ { skip = 0 }
 		!skip { print }
 	' "$readme" >"$readme.tmp" && mv "$readme.tmp" "$readme"
-	say "bench/README.md updated"
+	for png in "$RESULTS_DIR/$STAMP"-*.png; do
+		[ -f "$png" ] && cp "$png" "$BENCH_DIR/charts/bench-${png##*"$STAMP"-}"
+	done
+	say "bench/README.md updated (and bench/charts/bench-*.png)"
+}
+
+# Builds the bench's own programs into WORK (and eventlogd in its tree).
+build_tools() {
+	local inc lib
+	inc=$("$PG_CONFIG" --includedir)
+	lib=$("$PG_CONFIG" --libdir)
+	EVGEN=$WORK/evgen
+	cc -O2 -Wall -Wextra -Werror -o "$EVGEN" "$ROOT/bench/evgen.c" -lm || die "could not compile bench/evgen.c"
+	COPYIN=$WORK/copyin
+	cc -O2 -Wall -Wextra -Werror -I"$inc" -o "$COPYIN" "$ROOT/bench/copyin.c" -L"$lib" -lpq ||
+		die "could not compile bench/copyin.c (libpq-dev)"
+	MINSERT=$WORK/minsert
+	cc -O2 -Wall -Wextra -Werror -I"$inc" -o "$MINSERT" "$ROOT/bench/minsert.c" -L"$lib" -lpq ||
+		die "could not compile bench/minsert.c (libpq-dev)"
+	case " $CONTENDERS " in
+	*" s1 "* | *" s2 "*)
+		say "building sidecar/eventlogd and test/e2e/evload"
+		make -C "$ROOT/sidecar" -s >&2 || die "make -C sidecar failed"
+		[ -x "$EVENTLOGD" ] || die "sidecar/eventlogd was not built"
+		command -v curl >/dev/null || die "curl is not installed"
+		EVLOAD=$WORK/evload
+		cc -O2 -o "$EVLOAD" "$ROOT/test/e2e/evload.c" -lpthread || die "could not compile test/e2e/evload.c"
+		;;
+	esac
+	PEER_VERSIONS="rsyslog $(awk '$1 == "rsyslog" {print $2}' "$PEERS_DIR/.unpacked" 2>/dev/null) (ompgsql), syslog-ng $(awk '$1 == "syslog-ng-core" {print $2}' "$PEERS_DIR/.unpacked" 2>/dev/null) (sql() over libdbi $(dpkg-query -W -f='${Version}' libdbd-pgsql 2>/dev/null)), from Debian's packages unpacked into $PEERS_DIR"
+}
+
+# run_dataset DS: a fresh database bench with the extension, every contender's
+# table and the events of data set DS; runs the contenders and writes their part
+# of the report to WORK/report-N-DS.part (and its chart next to the results).
+run_dataset() {
+	local id k=$1
+	DATASET=$2
+	DATASET_NO=$k
+	case $DATASET in
+	synthetic)
+		ROWS=$ROWS_SYN INGEST_ROWS=$INGEST_ROWS_SYN PEER_ROWS=$PEER_ROWS_SYN
+		;;
+	github)
+		[ -f "$GITHUB_DATA" ] || die "no $GITHUB_DATA (BENCH_GITHUB_DATA)"
+		ROWS=$((ROWS_SYN / 10)) INGEST_ROWS=$((INGEST_ROWS_SYN / 10)) PEER_ROWS=$((PEER_ROWS_SYN / 10))
+		;;
+	*) die "unknown data set: $DATASET (synthetic or github)" ;;
+	esac
+	[ "$PEER_ROWS" -le "$INGEST_ROWS" ] || PEER_ROWS=$INGEST_ROWS
+	ORDER=()
+	R_EV=()
+	say "data set $DATASET: $ROWS events ($INGEST_ROWS for ingest, multi-row INSERT and the peers)"
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench" >/dev/null
+	bq <<'EOF'
+CREATE SCHEMA partman;
+CREATE EXTENSION pg_partman SCHEMA partman;
+CREATE EXTENSION pg_eventlog;
+-- Logs are owned by eventlog_admin, which creates them in public.
+GRANT CREATE, USAGE ON SCHEMA public TO eventlog_admin;
+EOF
+	say "creating the contenders' tables: $CONTENDERS"
+	create_tables
+	say "generating $ROWS events (bench/evgen, $DATASET)"
+	generate_events
+	write_event_files
+	write_pgbench_scripts
+	say "events: payloads of $PAYLOAD_BYTES bytes on average, COPY rows of $COPY_BYTES bytes, NDJSON lines of $NDJSON_BYTES bytes"
+	for id in $CONTENDERS; do
+		say "running ($id) on $DATASET"
+		run_contender "$id"
+	done
+	rm -f "$COPY_V7" "$COPY_V4" "$NDJSON"
+	mkdir -p "$RESULTS_DIR"
+	CHART="bench/results/$STAMP-$DATASET.png"
+	chart "$ROOT/$CHART" || {
+		say "note: no chart (gnuplot failed)"
+		CHART=""
+	}
+	report_dataset >"$WORK/report-$k-$DATASET.part"
 }
 
 # ---------------------------------------------------------------------------
-# Lock, cluster, extension, tables, events, contenders, report.
+# Lock, cluster, extension, tools, then per data set: tables, events, contenders; report.
 main() {
-	local id pgver
+	local ds k=0 pgver passed=0 failed=0 id start=$SECONDS
 	exec 9>"$LOCK_FILE"
 	if ! flock -n 9; then
 		say "another bench holds $LOCK_FILE; waiting for it (only one bench at a time)"
@@ -930,6 +1463,14 @@ main() {
 	"PostgreSQL 15"*) ;;
 	*) say "note: $pgver (the bench targets PostgreSQL 15)" ;;
 	esac
+	[ -x /usr/bin/time ] || die "GNU time is not installed (make deps)"
+	for ds in $DATASETS; do
+		case $ds in
+		synthetic) ;;
+		github) [ -f "$GITHUB_DATA" ] || die "no $GITHUB_DATA (set BENCH_GITHUB_DATA or EVENTLOG_DATA_DIR, or BENCH_DATA=synthetic)" ;;
+		*) die "unknown data set: $ds (synthetic or github)" ;;
+		esac
+	done
 
 	STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 	LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -940,62 +1481,41 @@ main() {
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
 
+	build_tools
 	say "starting a PostgreSQL cluster in $CLUSTER_DIR on port $PORT"
 	# The server must not inherit the lock (fd 9), or a kept cluster would hold it.
 	cluster_start 9>&-
 	psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "CREATE DATABASE bench" >/dev/null
-	bq <<'EOF'
-CREATE SCHEMA partman;
-CREATE EXTENSION pg_partman SCHEMA partman;
-CREATE EXTENSION pg_eventlog;
--- Logs are owned by eventlog_admin, which creates them in public.
-GRANT CREATE, USAGE ON SCHEMA public TO eventlog_admin;
-EOF
 	# The library is loaded at server start: describe the one that runs.
+	bq -c "CREATE SCHEMA partman" -c "CREATE EXTENSION pg_partman SCHEMA partman" -c "CREATE EXTENSION pg_eventlog"
 	EXT_DESC=$(ext_description)
-	say "creating the contenders' tables: $CONTENDERS"
-	create_tables
-	say "generating $ROWS events"
-	generate_events
-	write_event_files
-	write_pgbench_scripts
-	case " $CONTENDERS " in
-	*" s1 "* | *" s2 "*)
-		say "building sidecar/eventlogd and test/e2e/evload"
-		make -C "$ROOT/sidecar" -s >&2 || die "make -C sidecar failed"
-		[ -x "$EVENTLOGD" ] || die "sidecar/eventlogd was not built"
-		command -v curl >/dev/null || die "curl is not installed"
-		EVLOAD=$WORK/evload
-		cc -O2 -o "$EVLOAD" "$ROOT/test/e2e/evload.c" -lpthread || die "could not compile test/e2e/evload.c"
-		;;
-	esac
-	case " $CONTENDERS " in
-	*" d "* | *" d2 "*)
-		COPYIN=$WORK/copyin
-		cc -O2 -Wall -Wextra -Werror -I"$("$PG_CONFIG" --includedir)" -o "$COPYIN" \
-			"$ROOT/bench/copyin.c" -L"$("$PG_CONFIG" --libdir)" -lpq ||
-			die "could not compile bench/copyin.c (libpq-dev)"
-		;;
-	esac
-	say "events: COPY rows of $COPY_BYTES bytes, NDJSON lines of $NDJSON_BYTES bytes"
 
-	for id in $CONTENDERS; do
-		say "running ($id)"
-		run_contender "$id"
+	for ds in $DATASETS; do
+		k=$((k + 1))
+		run_dataset "$k" "$ds"
+		for id in "${ORDER[@]}"; do
+			if [ "${R_CHECK[$id]}" = "✓" ]; then
+				passed=$((passed + 1))
+			else
+				failed=$((failed + 1))
+			fi
+		done
 	done
 
-	mkdir -p "$RESULTS_DIR"
 	report >"$WORK/report.md"
 	cat "$WORK/report.md"
 	cp "$WORK/report.md" "$RESULTS_DIR/$STAMP.md"
-	say "written to bench/results/$STAMP.md"
+	say "written to bench/results/$STAMP.md (charts: bench/results/$STAMP-*.png)"
 	if [ "$QUICK" != 1 ] && [ -z "${BENCH_ONLY:-}" ] && [ "${BENCH_UPDATE_README:-1}" != 0 ]; then
 		update_readme "$WORK/report.md"
 	fi
+	say "bench wall time: $((SECONDS - start)) s"
 	if [ "$FAILED" != 0 ]; then
 		say "correctness check failed (✗ above)"
-		exit 1
 	fi
+	# one result per contender and data set, for scripts/test.sh
+	echo "$passed passed, $failed failed"
+	[ "$FAILED" = 0 ] || exit 1
 }
 
 main "$@"

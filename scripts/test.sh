@@ -13,6 +13,12 @@
 #   faults   the short form of the fault, fuzz and abuse suite
 #            (scripts/test-faults.sh, test/faults/README.md), one result per
 #            scenario; it runs clusters of its own
+#   bench    `make bench-quick` (bench/run.sh with BENCH_QUICK=1): every write
+#            path and the peers (rsyslog, syslog-ng) on the same events, on a
+#            cluster of its own; its figures are printed, never asserted; one
+#            result per contender, which fails when the contender's table does
+#            not hold exactly the events sent to it (count, lost, duplicated,
+#            checksum)
 # A suite without files yet is reported as such, never as a pass. The run
 # ends with a table per suite and then the line "N passed, N failed"; the
 # exit status is non-zero when anything failed or when no test ran.
@@ -26,7 +32,11 @@
 #   SIDECAR_TIMEOUT   seconds for make -C sidecar check (default 600)
 #   E2E_TIMEOUT       seconds per e2e script (default 300)
 #   FAULTS_TIMEOUT    seconds for the faults suite (default 900)
+#   BENCH_TIMEOUT     seconds for the bench suite (default 600)
 #   PGC_TCP=1 etc.    passed on to scripts/pgcluster.sh
+#   TEST_PORT         port of the shared cluster (default: the first free one
+#                     from 55432 up, as scripts/pgcluster.sh picks it)
+#   BENCH_PORT etc.   passed on to bench/run.sh (the bench suite)
 # For a partial run while developing (the README's command runs everything):
 #   TEST_ONLY         suites to run, e.g. "regress pgtap" (default: all)
 #   REGRESS           pg_regress tests to run, e.g. "setup forget"
@@ -58,6 +68,7 @@ PGTAP_TIMEOUT=${PGTAP_TIMEOUT:-300}
 SIDECAR_TIMEOUT=${SIDECAR_TIMEOUT:-600}
 E2E_TIMEOUT=${E2E_TIMEOUT:-300}
 FAULTS_TIMEOUT=${FAULTS_TIMEOUT:-900}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
 PGCLUSTER=$ROOT/scripts/pgcluster.sh
 EVENTLOGD=$ROOT/sidecar/eventlogd
 
@@ -227,7 +238,8 @@ start_cluster() {
 	local envtext
 	section "cluster: start"
 	CLUSTER_DIR=$WORK/pg
-	if ! envtext=$("$PGCLUSTER" start "$CLUSTER_DIR"); then
+	# shellcheck disable=SC2086 # no port: pgcluster.sh picks one
+	if ! envtext=$("$PGCLUSTER" start "$CLUSTER_DIR" ${TEST_PORT:-}); then
 		CLUSTER_DIR=""
 		record cluster 0 1 "could not start a cluster"
 		return 1
@@ -418,6 +430,13 @@ suite_faults() {
 	FAULTS=short run_counted faults "$FAULTS_TIMEOUT" scripts/test-faults.sh scripts/test-faults.sh
 }
 
+# Suite bench: `make bench-quick`; its "N passed, N failed" counts contenders whose
+# stored events were checked against what was sent. Timings are printed, never asserted.
+suite_bench() {
+	section "bench: make bench-quick (BENCH_QUICK=1 bench/run.sh)"
+	BENCH_QUICK=1 run_counted bench "$BENCH_TIMEOUT" "make bench-quick" bench/run.sh
+}
+
 # Exit 0 when suite $1 is to run (TEST_ONLY unset, or it names the suite).
 wanted() {
 	[ -z "${TEST_ONLY:-}" ] && return 0
@@ -484,8 +503,9 @@ main() {
 		wanted sidecar && suite_sidecar
 		wanted e2e && suite_e2e
 		wanted faults && suite_faults
+		wanted bench && suite_bench
 	else
-		for s in regress pgtap sidecar e2e faults; do
+		for s in regress pgtap sidecar e2e faults bench; do
 			record "$s" 0 0 "skipped: build or cluster failed"
 		done
 	fi
