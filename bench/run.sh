@@ -1176,7 +1176,7 @@ ext_description() {
 	ver=$(bq -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_eventlog'")
 	head=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo "unknown")
 	if [ -n "$(git -C "$ROOT" status --porcelain -- extension Makefile 2>/dev/null)" ]; then
-		dirty=" with local changes to extension/"
+		dirty=" with uncommitted changes to extension/ or the Makefile"
 	fi
 	if [ -f "$ROOT/pg_eventlog.so" ] && cmp -s "$ROOT/pg_eventlog.so" "$so"; then
 		match="the same as this tree's build"
