@@ -17,34 +17,8 @@
 
 #include <libpq-fe.h>
 
-/* Reads the whole file; the caller frees. */
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	char	   *buf = NULL;
-	long		size;
+#include "readfile.h"
 
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-		fseek(f, 0, SEEK_SET) != 0)
-		goto done;
-	buf = malloc((size_t) size + 1);
-	if (buf == NULL)
-		goto done;
-	if (fread(buf, 1, (size_t) size, f) != (size_t) size)
-	{
-		free(buf);
-		buf = NULL;
-		goto done;
-	}
-	buf[size] = '\0';
-	*len = (size_t) size;
-done:
-	fclose(f);
-	return buf;
-}
 
 /* Sends one chunk; returns the count copy_in() reported, or -1. */
 static long long

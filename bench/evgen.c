@@ -89,19 +89,7 @@ timestamp(char *out, double ms)
 	snprintf(out + len, 32 - len, ".%03uZ", (unsigned) ((long long) ms % 1000));
 }
 
-static const char *const event_types[] = {
-	"user.login", "user.logout", "user.signup", "user.password_reset", "user.mfa_enabled",
-	"order.created", "order.paid", "order.shipped", "order.refunded", "order.cancelled",
-	"invoice.issued", "invoice.voided", "payment.failed", "payment.captured",
-	"api_key.created", "api_key.revoked", "role.granted", "role.revoked",
-	"document.viewed", "document.exported"
-};
-static const char *const roles[] = {"admin", "member", "viewer", "service"};
-static const char *const rtypes[] = {"invoice", "order", "document", "account", "project"};
-static const char *const currencies[] = {"EUR", "USD", "GBP", "JPY"};
-static const char *const statuses[] = {"ok", "ok", "ok", "ok", "denied", "error"};
-static const char *const channels[] = {"web", "mobile", "api", "batch"};
-static const char *const regions[] = {"eu-west", "us-east", "ap-south"};
+#include "vocab.h"
 static const char *const agents[] = {
 	"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
 	"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15",

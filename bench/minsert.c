@@ -19,6 +19,8 @@
 
 #include <libpq-fe.h>
 
+#include "readfile.h"
+
 /* The envelope columns of the file, in order; received_at (index 5) is not sent. */
 #define FILE_COLS 9
 #define SKIP_COL 5
@@ -26,34 +28,6 @@
 static const char *const sent_columns =
 	"event_id, tenant_id, event_type, subject, occurred_at, schema_version, payload, metadata";
 
-/* Reads the whole file; the caller frees. */
-static char *
-read_file(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	char	   *buf = NULL;
-	long		size;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-		fseek(f, 0, SEEK_SET) != 0)
-		goto done;
-	buf = malloc((size_t) size + 1);
-	if (buf == NULL)
-		goto done;
-	if (fread(buf, 1, (size_t) size, f) != (size_t) size)
-	{
-		free(buf);
-		buf = NULL;
-		goto done;
-	}
-	buf[size] = '\0';
-	*len = (size_t) size;
-done:
-	fclose(f);
-	return buf;
-}
 
 /*
  * Splits the COPY text line at p (ending at its newline) into its fields, in
