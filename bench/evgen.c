@@ -1,7 +1,7 @@
 /*
  * evgen: the bench's events, and the syslog sender that feeds them to the peers.
  *
- *   evgen -n N [-s SEED] [-t START_MS] [-T TENANTS] [-z ZIPF_S]    synthetic events
+ *   evgen -n N [-s SEED] [-t START_MS] [-T TENANTS] [-z ZIPF_S] [-c]    synthetic events
  *   evgen -n N [-s SEED] [-t START_MS] -g FILE.ndjson              a real data set, cycled
  *   evgen -S HOST:PORT -f FILE.ndjson                              send FILE as syslog over TCP
  *
@@ -11,6 +11,8 @@
  *    1.1, over TENANTS tenants, default 1,000), 20 event types, 50,000 subjects;
  *    payloads from 100 B to 4 KB, skewed toward small (the target size is
  *    100 * 40^(u^3) bytes for a uniform u: median ~200 B, mean ~500 B);
+ *    with -c, compact events of ~300 bytes a line (the size DESIGN.md states its
+ *    performance goals for): who did it and how it went, a trace id as metadata;
  *  - -g: the lines of FILE in turn (each an envelope), cycled to N events.
  * Every event gets a fresh event_id, a UUIDv7 of START_MS + n * 10 us (so ids
  * are time ordered, as eventlogd stamps them) with random bits from SEED.
@@ -137,6 +139,26 @@ zipf_draw(const double *cdf, int n)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Prints one compact synthetic event (~300 bytes) for time ms. */
+static void
+compact_event(FILE *out, double ms, const double *cdf, int tenants)
+{
+	char		id[37],
+				occurred[32];
+
+	uuidv7(id, ms);
+	timestamp(occurred, ms - rng_unit() * 2000);
+	fprintf(out,
+			"{\"event_id\":\"%s\",\"tenant_id\":\"tenant-%04d\",\"event_type\":\"%s\","
+			"\"subject\":\"user-%ld\",\"occurred_at\":\"%s\",\"schema_version\":1,"
+			"\"payload\":{\"actor\":{\"id\":\"u-%ld\",\"role\":\"%s\"},\"status\":\"%s\","
+			"\"latency_ms\":%ld},\"metadata\":{\"trace_id\":\"%016llx\"}}\n",
+			id, zipf_draw(cdf, tenants), event_types[rng_below(NELEM(event_types))],
+			rng_below(50000), occurred, rng_below(50000), roles[rng_below(NELEM(roles))],
+			statuses[rng_below(NELEM(statuses))], rng_below(800),
+			(unsigned long long) rng_next());
 }
 
 /* Prints one synthetic event for time ms (the event's received time). */
@@ -335,6 +357,7 @@ main(int argc, char **argv)
 	double		start_ms = 0,
 				zipf_s = 1.1;
 	int			tenants = 1000,
+				compact = 0,
 				o;
 	const char *replay = NULL,
 			   *send_to = NULL,
@@ -345,7 +368,7 @@ main(int argc, char **argv)
 	FILE	   *out = stdout;
 	static char outbuf[1 << 20];
 
-	while ((o = getopt(argc, argv, "n:s:t:T:z:g:S:f:")) != -1)
+	while ((o = getopt(argc, argv, "n:s:t:T:z:g:S:f:c")) != -1)
 		switch (o)
 		{
 			case 'n':
@@ -371,6 +394,9 @@ main(int argc, char **argv)
 				break;
 			case 'f':
 				file = optarg;
+				break;
+			case 'c':
+				compact = 1;
 				break;
 			default:
 				fprintf(stderr, "usage: see the comment at the top of bench/evgen.c\n");
@@ -416,6 +442,8 @@ main(int argc, char **argv)
 			uuidv7(id, ms);
 			replay_event(out, lines[i % (long) nlines], id);
 		}
+		else if (compact)
+			compact_event(out, ms, cdf, tenants);
 		else
 			synthetic_event(out, ms, cdf, tenants);
 	}

@@ -38,7 +38,9 @@
 #   g1, g2, g3  psql \copy into a plain table with one of the log's indexes each
 #
 # The events come from bench/evgen (deterministic from BENCH_SEED): synthetic
-# ones, or the GitHub webhooks of ../shared/data replayed to size (BENCH_DATA).
+# ones (payloads of 100 B to 4 KB), small ones (~300-byte events, the size
+# DESIGN.md states its performance goals for), or the GitHub webhooks of
+# ../shared/data replayed to size (BENCH_DATA).
 #
 # Correctness is asserted, timings never: each contender's table must hold
 # exactly the events that were sent (and that the path reported): the same
@@ -49,8 +51,9 @@
 #
 # Environment:
 #   BENCH_QUICK=1        scale everything down (CI)
-#   BENCH_DATA           synthetic | github | "synthetic github" (default: both for a
-#                        full run, synthetic for a quick one); github runs a tenth of the rows
+#   BENCH_DATA           synthetic | small | github, or several (default "synthetic
+#                        small github" for a full run, synthetic for a quick one); github
+#                        runs a tenth of the rows
 #   BENCH_SEED           seed of the generated events (default 1)
 #   BENCH_GITHUB_DATA    the github data set (default ../shared/data/github-webhooks.ndjson
 #                        next to the repository, else $EVENTLOG_DATA_DIR/github-webhooks.ndjson)
@@ -113,7 +116,7 @@ ANALYSIS=${BENCH_ANALYSIS:-0}
 if [ "$QUICK" = "1" ]; then
 	DATASETS=${BENCH_DATA:-synthetic}
 else
-	DATASETS=${BENCH_DATA:-synthetic github}
+	DATASETS=${BENCH_DATA:-synthetic small github}
 fi
 # the sizes of the synthetic data set; github's are a tenth (its events are ~20x larger)
 ROWS_SYN=$ROWS
@@ -1006,6 +1009,7 @@ generate_events() {
 	t0_ms=$(($(date +%s) * 1000))
 	case $DATASET in
 	synthetic) "$EVGEN" -n "$n" -s "$SEED" -t "$t0_ms" >"$EVENTS_ALL" ;;
+	small) "$EVGEN" -n "$n" -s "$SEED" -t "$t0_ms" -c >"$EVENTS_ALL" ;;
 	github) "$EVGEN" -n "$n" -s "$SEED" -t "$t0_ms" -g "$GITHUB_DATA" >"$EVENTS_ALL" ;;
 	esac || die "bench/evgen failed"
 	bq <<'EOF'
@@ -1220,6 +1224,7 @@ report_dataset() {
 
 - Events: $(case $DATASET in
 		synthetic) echo "bench/evgen -s $SEED: synthetic, $TENANTS tenants drawn from Zipf (s = 1.1) over 1,000 (the largest has $TOP_TENANT%), 20 event types, 50,000 subjects; payloads ~90 B to 4 KB skewed toward small" ;;
+		small) echo "bench/evgen -s $SEED -c: synthetic and compact (~300-byte events, the size DESIGN.md states its performance goals for), $TENANTS tenants drawn from Zipf (s = 1.1) over 1,000 (the largest has $TOP_TENANT%), 20 event types, 50,000 subjects" ;;
 		github) echo "bench/evgen -g: the $(wc -l <"$GITHUB_DATA") GitHub webhook deliveries of shared/data replayed to size (each with a fresh event_id); $TENANTS tenants (the largest has $TOP_TENANT%)" ;;
 		esac); payload JSON text of $PAYLOAD_BYTES bytes on average (median $PAYLOAD_MED, max $PAYLOAD_MAX); text-COPY rows of $COPY_BYTES bytes, NDJSON lines of $NDJSON_BYTES bytes; event_ids are UUIDv7 of received_at except in (h)
 - Logs: eventlog.create_log(name$LOG_ARGS) with its $([ -n "$LOG_ARGS" ] && echo "other defaults (1 day, 16 tenant buckets)" || echo "defaults (1 day, 16 tenant buckets, premake 4)") unless the row says otherwise; COPY-like paths load $ROWS rows; ingest and multi-row INSERT $INGEST_ROWS; the peers $PEER_ROWS (the first of the same events); pgbench runs ${SECONDS_PGBENCH} s with $CLIENTS clients (-j 2, -M prepared; each transaction inserts the next event, with an id of its own); eventlogd's clients post for ${EV_SECONDS} s$([ "${EV_MAX:-0}" -gt 0 ] && echo " or $EV_MAX events, whichever comes first")
@@ -1404,14 +1409,14 @@ run_dataset() {
 	DATASET=$2
 	DATASET_NO=$k
 	case $DATASET in
-	synthetic)
+	synthetic | small)
 		ROWS=$ROWS_SYN INGEST_ROWS=$INGEST_ROWS_SYN PEER_ROWS=$PEER_ROWS_SYN
 		;;
 	github)
 		[ -f "$GITHUB_DATA" ] || die "no $GITHUB_DATA (BENCH_GITHUB_DATA)"
 		ROWS=$((ROWS_SYN / 10)) INGEST_ROWS=$((INGEST_ROWS_SYN / 10)) PEER_ROWS=$((PEER_ROWS_SYN / 10))
 		;;
-	*) die "unknown data set: $DATASET (synthetic or github)" ;;
+	*) die "unknown data set: $DATASET (synthetic, small or github)" ;;
 	esac
 	[ "$PEER_ROWS" -le "$INGEST_ROWS" ] || PEER_ROWS=$INGEST_ROWS
 	ORDER=()
@@ -1466,9 +1471,9 @@ main() {
 	[ -x /usr/bin/time ] || die "GNU time is not installed (make deps)"
 	for ds in $DATASETS; do
 		case $ds in
-		synthetic) ;;
+		synthetic | small) ;;
 		github) [ -f "$GITHUB_DATA" ] || die "no $GITHUB_DATA (set BENCH_GITHUB_DATA or EVENTLOG_DATA_DIR, or BENCH_DATA=synthetic)" ;;
-		*) die "unknown data set: $ds (synthetic or github)" ;;
+		*) die "unknown data set: $ds (synthetic, small or github)" ;;
 		esac
 	done
 
