@@ -8,6 +8,7 @@ OBJS = \
 	extension/ev.o \
 	extension/appendonly.o \
 	extension/uuidv7.o \
+	extension/dedup.o \
 	extension/ingest.o \
 	extension/copyin.o \
 	extension/maint.o \

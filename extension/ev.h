@@ -6,6 +6,7 @@
 #include "datatype/timestamp.h"
 #include "utils/elog.h"
 #include "utils/jsonb.h"
+#include "utils/uuid.h"
 
 /* SQLSTATEs of our own (class LG: pg_eventlog). */
 #define ERRCODE_EV_APPEND_ONLY	MAKE_SQLSTATE('L','G','0','0','1')
@@ -39,6 +40,12 @@ extern Oid	EvAdminRoleOid(void);
 extern bool EvCallerIsAdmin(void);
 extern void EvRequireAdmin(const char *what);
 extern void EvRescueDefaults(Oid logrelid);
+
+/* dedup.c: is an event_id stored for a tenant with received_at in [lo, hi]? */
+typedef struct EvDedup EvDedup;
+extern EvDedup *EvDedupBegin(Oid logrelid, TimestampTz lo, TimestampTz hi);
+extern bool EvDedupStored(EvDedup *d, const pg_uuid_t *id, text *tenant);
+extern void EvDedupEnd(EvDedup *d);
 
 /* uuidv7.c */
 extern void EvNewUuidV7(unsigned char *buf);
