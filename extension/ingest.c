@@ -532,12 +532,22 @@ typedef struct IngestArgs
 static Interval *
 DedupWindow(Oid logrelid)
 {
-	Oid			argtypes[1] = {REGCLASSOID};
+	static SPIPlanPtr plan = NULL;	/* prepared once per backend */
 	Datum		values[1] = {ObjectIdGetDatum(logrelid)};
 	bool		isnull;
 
-	if (SPI_execute_with_args("SELECT dedup_window FROM eventlog.log_config WHERE log = $1",
-							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
+	if (plan == NULL)
+	{
+		Oid			argtypes[1] = {REGCLASSOID};
+		SPIPlanPtr	p = SPI_prepare("SELECT dedup_window FROM eventlog.log_config WHERE log = $1",
+									1, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare the dedup window lookup: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		plan = p;
+	}
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not read the dedup window of log %u", logrelid);
 	return DatumGetIntervalP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
