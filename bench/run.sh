@@ -12,6 +12,7 @@
 #   m   multi-row INSERT into a log, 1,000 rows a statement, 1 client
 #       (bench/minsert: INSERT ... VALUES (...), ... with bound parameters)
 #   c   eventlog.ingest(log, jsonb array of 1,000 events), 1 client
+#       (bench/copyin -I: the array as a text parameter, one transaction a call)
 #   c2  the same, 2 clients, each on half of the batches
 #   d   eventlog.copy_in(log, bytea, 'text'), ~10,000 rows per call, 1 client
 #       (bench/copyin: the chunk as a binary bytea parameter, one transaction a call)
@@ -31,6 +32,7 @@
 #       PEERS_DIR; bench/evgen -S sends them the NDJSON events as syslog messages
 #       over TCP, and they INSERT each into a log through the same SQL cast)
 # With BENCH_ANALYSIS=1 (where the time goes), also:
+#   cp  as c, but psql runs the calls with each array as a SQL literal ($ev$...$ev$)
 #   e4  psql \copy into a log made with tenant_buckets 4
 #   e2  psql \copy into a log whose (tenant_id, subject, received_at) index was dropped (the default layout keeps it off open partitions already)
 #   e0  psql \copy into a log whose indexes were dropped
@@ -124,7 +126,7 @@ INGEST_ROWS_SYN=$INGEST_ROWS
 PEER_ROWS_SYN=$PEER_ROWS
 DEFAULT_CONTENDERS="a b m c c2 d d2 e f g h s1 s2 rs ng"
 if [ "$ANALYSIS" = "1" ]; then
-	DEFAULT_CONTENDERS="$DEFAULT_CONTENDERS e4 e2 e0 f+ g1 g2 g3"
+	DEFAULT_CONTENDERS="$DEFAULT_CONTENDERS cp e4 e2 e0 f+ g1 g2 g3"
 fi
 CONTENDERS=${BENCH_ONLY:-$DEFAULT_CONTENDERS}
 LOCK_FILE=/tmp/pg_eventlog-bench.lock
@@ -505,7 +507,8 @@ secs() {
 	awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'
 }
 
-# Writes the ingest() calls for FILE into OUT.K (K = 0 .. clients-1), batch by batch in turn.
+# Writes the ingest() calls for FILE into OUT.K (K = 0 .. clients-1), batch by
+# batch in turn, as psql scripts of SQL literals (cp).
 ingest_scripts() {
 	local table=$1 file=$2 out=$3 clients=$4
 	awk -v tbl="$table" -v per="$INGEST_BATCH" -v out="$out" -v clients="$clients" '
@@ -518,6 +521,15 @@ ingest_scripts() {
 		{ printf ",\n%s", $0 > f }
 		NR % per == 0 { printf "\n]$ev$);\n" > f }
 		END { if (NR % per != 0) printf "\n]$ev$);\n" > f }
+	' "$file"
+}
+
+# Cuts FILE into OUT.K (K = 0 .. clients-1), INGEST_BATCH lines at a time in turn:
+# client K sends batches K, K + clients, ... (c, c2).
+ingest_parts() {
+	local file=$1 out=$2 clients=$3
+	awk -v per="$INGEST_BATCH" -v out="$out" -v clients="$clients" '
+		{ print > (out "." (int((NR - 1) / per) % clients)) }
 	' "$file"
 }
 
@@ -538,27 +550,43 @@ run_clients() {
 	return "$rc"
 }
 
-# ingest_client K: client K of run_ingest (its share of the calls).
+# ingest_client K: client K of run_ingest (its share of the calls), as an
+# application calls ingest(): bench/copyin -I sends each batch as one JSON array,
+# a text parameter of a prepared statement.
 ingest_client() {
+	timed "$WORK/usage-$RUN_ID.$1" "$COPYIN" -I -d "dbname=bench" -t "$RUN_TABLE" \
+		-f "$WORK/ingest-$RUN_ID.part.$1" -n "$INGEST_BATCH"
+}
+
+# ingest_psql_client K: client K of run_ingest_psql: psql runs its script of calls.
+ingest_psql_client() {
 	timed "$WORK/usage-$RUN_ID.$1" psql -X -q -At -v ON_ERROR_STOP=1 -d bench -f "$WORK/ingest-$RUN_ID.sql.$1"
 }
 
-# run_ingest ID LABEL TABLE CLIENTS: the NDJSON events through ingest(), INGEST_BATCH per call.
+# run_ingest ID LABEL TABLE CLIENTS [psql]: the NDJSON events through ingest(),
+# INGEST_BATCH per call, by bench/copyin (or, with psql, by psql from SQL literals:
+# the server then lexes every batch as part of the statement's text).
 run_ingest() {
-	local id=$1 label=$2 table=$3 clients=$4 reported
-	# shellcheck disable=SC2016 # the literal $ev$
-	if grep -q '\$ev\$' "$NDJSON"; then
-		record_error "$id" "$label" "the events contain \$ev\$, the quote of the ingest calls"
-		return
+	local id=$1 label=$2 table=$3 clients=$4 how=${5:-libpq} reported client=ingest_client
+	if [ "$how" = psql ]; then
+		# shellcheck disable=SC2016 # the literal $ev$
+		if grep -q '\$ev\$' "$NDJSON"; then
+			record_error "$id" "$label" "the events contain \$ev\$, the quote of the ingest calls"
+			return
+		fi
+		ingest_scripts "$table" "$NDJSON" "$WORK/ingest-$id.sql" "$clients"
+		client=ingest_psql_client
+	else
+		ingest_parts "$NDJSON" "$WORK/ingest-$id.part" "$clients"
 	fi
-	ingest_scripts "$table" "$NDJSON" "$WORK/ingest-$id.sql" "$clients"
 	settle
-	RUN_ID=$id
-	if ! run_clients "$WORK/ingest-$id.out" "$clients" ingest_client; then
-		record_error "$id" "$label" "$(grep -h -m1 ERROR "$WORK"/ingest-"$id".out.* | head -n1)"
+	RUN_ID=$id RUN_TABLE=$table
+	if ! run_clients "$WORK/ingest-$id.out" "$clients" "$client"; then
+		rm -f "$WORK/ingest-$id.sql".* "$WORK/ingest-$id.part".*
+		record_error "$id" "$label" "$(grep -h -m1 -i error "$WORK"/ingest-"$id".out.* | head -n1)"
 		return
 	fi
-	rm -f "$WORK/ingest-$id.sql".*
+	rm -f "$WORK/ingest-$id.sql".* "$WORK/ingest-$id.part".*
 	reported=$(cat "$WORK"/ingest-"$id".out.* | awk '{s += $1} END {print s + 0}')
 	read -r CL_CPU CL_RSS <<<"$(usage_sum "$WORK/usage-$id".*)"
 	CHECK_N=$INGEST_SENT
@@ -971,6 +999,7 @@ EOF
 			;;
 		c) bq -c "SELECT eventlog.create_log('ev_c_ingest'$LOG_ARGS)" >/dev/null ;;
 		c2) bq -c "SELECT eventlog.create_log('ev_c2_ingest'$LOG_ARGS)" >/dev/null ;;
+		cp) bq -c "SELECT eventlog.create_log('ev_cp_ingest'$LOG_ARGS)" >/dev/null ;;
 		d2) bq -c "SELECT eventlog.create_log('ev_d2_copy_in'$LOG_ARGS)" >/dev/null ;;
 		d) bq -c "SELECT eventlog.create_log('ev_d_copy_in'$LOG_ARGS)" >/dev/null ;;
 		e) bq -c "SELECT eventlog.create_log('ev_e_copy'$LOG_ARGS)" >/dev/null ;;
@@ -1100,6 +1129,7 @@ run_contender() {
 	m) run_minsert m "(m) multi-row INSERT, $MINSERT_ROWS rows/statement, 1 client" ev_m_minsert ;;
 	c) run_ingest c "(c) eventlog.ingest, $INGEST_BATCH/call, 1 client" ev_c_ingest 1 ;;
 	c2) run_ingest c2 "(c2) eventlog.ingest, $INGEST_BATCH/call, 2 clients" ev_c2_ingest 2 ;;
+	cp) run_ingest cp "(cp) as (c), by psql from SQL literals" ev_cp_ingest 1 psql ;;
 	d) run_copy_in d "(d) eventlog.copy_in text, $CHUNK_ROWS/call, 1 client" ev_d_copy_in 1 ;;
 	d2) run_copy_in d2 "(d2) eventlog.copy_in text, $CHUNK_ROWS/call, 2 clients" ev_d2_copy_in 2 ;;
 	e) run_copy e "(e) psql \\copy into a log" ev_e_copy "$COPY_V7" "$ROWS" ;;
