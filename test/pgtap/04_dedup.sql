@@ -1,7 +1,7 @@
 -- Dedup as a property: whatever the batch, ingesting it a second time
 -- writes nothing, and ids repeated inside a batch are written once.
 BEGIN;
-SELECT plan(24);
+SELECT plan(29);
 
 CREATE SCHEMA tap;
 GRANT CREATE, USAGE ON SCHEMA tap TO eventlog_admin;
@@ -30,6 +30,30 @@ SELECT is(eventlog.ingest('tap.log', events), 0::bigint, format('%s: the same ba
   FROM batches ORDER BY name;
 SELECT is((SELECT count(*)::int FROM tap.log), 1700, 'the log holds each id once');
 SELECT is((SELECT count(DISTINCT (tenant_id, event_id))::int FROM tap.log), 1700, 'no (tenant, id) is stored twice');
+
+-- Of the repeats of an id inside one batch, the first is written, however the
+-- id is spelled; the same id for another tenant is another event.
+CREATE TEMP TABLE firsts AS
+SELECT eventlog.ingest('tap.log', '[
+  {"event_id": "00000000-0000-4000-8000-0000000f0001", "tenant_id": "tf", "event_type": "e", "payload": {"n": 1}},
+  {"event_id": "00000000-0000-4000-8000-0000000F0001", "tenant_id": "tf", "event_type": "e", "payload": {"n": 2}},
+  {"event_id": "{00000000-0000-4000-8000-0000000f0001}", "tenant_id": "tf", "event_type": "e", "payload": {"n": 3}},
+  {"event_id": "00000000-0000-4000-8000-0000000f0001", "tenant_id": "tg", "event_type": "e", "payload": {"n": 4}}]') AS n;
+SELECT is((SELECT n FROM firsts), 2::bigint, 'a batch with an id three times for one tenant and once for another writes 2');
+SELECT results_eq($$SELECT tenant_id, payload FROM tap.log WHERE event_id = '00000000-0000-4000-8000-0000000f0001' ORDER BY tenant_id$$,
+				  $$VALUES ('tf'::text, '{"n": 1}'::jsonb), ('tg', '{"n": 4}')$$,
+				  'the first of the repeats is the one stored, whatever the spelling of the id');
+
+-- Events are written in batch order: ids the database stamps rise with it.
+SELECT is(eventlog.ingest('tap.log', (SELECT jsonb_agg(jsonb_build_object('tenant_id', 'to', 'event_type', 'ord',
+		  'subject', 's' || i, 'payload', jsonb_build_object('i', i)) ORDER BY i) FROM generate_series(1, 300) i)),
+		  300::bigint, '300 events without ids are written');
+SELECT is((SELECT array_agg((payload->>'i')::int ORDER BY event_id) FROM tap.log WHERE tenant_id = 'to'),
+		  (SELECT array_agg(i ORDER BY i) FROM generate_series(1, 300) i),
+		  'their stamped ids rise in batch order');
+SELECT is((SELECT count(*)::int FROM tap.log WHERE tenant_id = 'to' AND subject = 's' || (payload->>'i')
+			 AND schema_version = 1 AND received_at = now() AND metadata IS NULL), 300,
+		  'each event got its own subject and payload, schema_version 1, received_at now(), no metadata');
 
 -- Half old, half new: only the new half is written.
 SELECT is(eventlog.ingest('tap.log', (
@@ -60,7 +84,7 @@ SELECT is(eventlog.copy_in('tap.log', convert_to(string_agg(e::text, E'\n'), 'UT
   FROM (SELECT jsonb_build_object('event_id', format('00000000-0000-4000-8000-%s', lpad((1000 + i)::text, 12, '0')),
 								  'tenant_id', 'tenant2', 'event_type', 'nd', 'payload', '{}'::jsonb) AS e
 		  FROM generate_series(1, 50) i) s;
-SELECT is((SELECT count(*)::int FROM tap.log), 1700 + 100 + 1 + 50, 'the log holds every id once');
+SELECT is((SELECT count(*)::int FROM tap.log), 1700 + 2 + 300 + 100 + 1 + 50, 'the log holds every id once');
 
 -- The dedup lookup probes each leaf's (event_id) index, whatever the planner
 -- knows: on a new log, without statistics, a batch of events with ids reads
