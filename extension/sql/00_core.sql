@@ -158,10 +158,26 @@ RETURNS boolean
 AS 'MODULE_PATHNAME', 'ev_bypass_active'
 LANGUAGE c VOLATILE;
 
+-- The compression method of a log's payload and metadata: lz4 when the server
+-- was built with it (Debian's is), else PostgreSQL's own pglz. Measured in
+-- bench/README.md: COPY of 10 kB webhook events into a log 1.7x faster than
+-- with pglz, and 3% smaller.
+CREATE FUNCTION @extschema@._toast_method()
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_settings s
+							  WHERE s.name = 'default_toast_compression' AND 'lz4' = ANY (s.enumvals))
+				THEN 'lz4' ELSE 'pglz' END
+$$;
+
 -- Gives every partition of a log (made now or later, by create_log, by
 -- maintenance or by hand) the statement-level trigger that refuses UPDATE,
--- DELETE and TRUNCATE aimed at it directly, and default partitions the
--- trigger that notes misrouted rows. SECURITY DEFINER: it must work whoever
+-- DELETE and TRUNCATE aimed at it directly, default partitions the
+-- trigger that notes misrouted rows, and payload and metadata the compression
+-- method of the partition's parent (pg_partman makes partitions with LIKE,
+-- which does not copy it; PARTITION OF does). SECURITY DEFINER: it must work whoever
 -- creates the partition, and it only touches partitions of registered logs.
 CREATE FUNCTION @extschema@._protect_partitions()
 RETURNS event_trigger
@@ -213,6 +229,17 @@ BEGIN
 							   ' ON %s FOR EACH ROW EXECUTE FUNCTION @extschema@.note_default_row()',
 							   v_rel.relid::regclass);
 			END IF;
+		END LOOP;
+		FOR v_rel IN
+			SELECT t.relid, a.attname, pa.attcompression AS method
+			  FROM pg_catalog.pg_partition_tree(v_log) t
+			  JOIN pg_catalog.pg_attribute a ON a.attrelid = t.relid AND a.attname IN ('payload', 'metadata')
+			  JOIN pg_catalog.pg_attribute pa ON pa.attrelid = t.parentrelid AND pa.attname = a.attname
+			 WHERE t.level > 0 AND a.attcompression = '' AND pa.attcompression <> ''
+			 ORDER BY t.level, t.relid
+		LOOP
+			EXECUTE format('ALTER TABLE ONLY %s ALTER COLUMN %I SET COMPRESSION %s', v_rel.relid::regclass,
+						   v_rel.attname, CASE v_rel.method WHEN 'l' THEN 'lz4' ELSE 'pglz' END);
 		END LOOP;
 	END LOOP;
 END
@@ -297,6 +324,7 @@ DECLARE
 	v_bucket text;
 	v_tenant_ok text := '(tenant_id = current_setting(''eventlog.tenant'', true)'
 						' OR coalesce(current_setting(''eventlog.tenant'', true), '''') = '''')';
+	v_method text := @extschema@._toast_method();
 	i int;
 BEGIN
 	EXECUTE format($ddl$
@@ -312,11 +340,11 @@ BEGIN
 			received_at timestamptz NOT NULL DEFAULT now(),
 			schema_version int NOT NULL DEFAULT 1
 				CONSTRAINT schema_version_positive CHECK (schema_version >= 1),
-			payload jsonb NOT NULL
+			payload jsonb COMPRESSION %s NOT NULL
 				CONSTRAINT payload_is_container CHECK (jsonb_typeof(payload) IN ('object', 'array')),
-			metadata jsonb
+			metadata jsonb COMPRESSION %s
 				CONSTRAINT metadata_is_object CHECK (jsonb_typeof(metadata) = 'object')
-		) PARTITION BY HASH (tenant_id)$ddl$, v_qual);
+		) PARTITION BY HASH (tenant_id)$ddl$, v_qual, v_method, v_method);
 	v_log := v_qual::regclass;
 
 	INSERT INTO @extschema@.log_config (log, partition_interval, tenant_buckets, premake, retention)

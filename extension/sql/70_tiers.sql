@@ -132,9 +132,7 @@ DECLARE
 	v_hash record;
 	v_file record;
 	-- lz4 when the server was built with it, else PostgreSQL's own pglz.
-	v_method text := CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_settings s
-										WHERE s.name = 'default_toast_compression' AND 'lz4' = ANY (s.enumvals))
-						  THEN 'lz4' ELSE 'pglz' END;
+	v_method text := @extschema@._toast_method();
 BEGIN
 	SELECT * INTO v_c FROM @extschema@.log_config c WHERE c.log = p_log;
 	IF v_c.warm_after IS NULL THEN
