@@ -36,6 +36,7 @@
 #   e4  psql \copy into a log made with tenant_buckets 4
 #   e2  psql \copy into a log whose (tenant_id, subject, received_at) index was dropped (the default layout keeps it off open partitions already)
 #   e0  psql \copy into a log whose indexes were dropped
+#   ep  psql \copy into a log whose payload and metadata use pglz (PostgreSQL's default) instead of lz4
 #   f+  psql \copy into a plain table with the log's NOT NULLs and CHECKs
 #   g1, g2, g3  psql \copy into a plain table with one of the log's indexes each
 #
@@ -126,7 +127,7 @@ INGEST_ROWS_SYN=$INGEST_ROWS
 PEER_ROWS_SYN=$PEER_ROWS
 DEFAULT_CONTENDERS="a b m c c2 d d2 e f g h s1 s2 rs ng"
 if [ "$ANALYSIS" = "1" ]; then
-	DEFAULT_CONTENDERS="$DEFAULT_CONTENDERS cp e4 e2 e0 f+ g1 g2 g3"
+	DEFAULT_CONTENDERS="$DEFAULT_CONTENDERS cp e4 e2 e0 ep f+ g1 g2 g3"
 fi
 CONTENDERS=${BENCH_ONLY:-$DEFAULT_CONTENDERS}
 LOCK_FILE=/tmp/pg_eventlog-bench.lock
@@ -943,11 +944,14 @@ LOG_INDEXES="$IDX_TIME|$IDX_ID"
 # plain_table NAME INDEXES [CHECKS]: INDEXES is a |-separated list of index
 # definitions (empty: none); CHECKS=1 adds the log's NOT NULLs and CHECKs.
 plain_table() {
-	local name=$1 indexes=$2 checks=${3:-0} i
+	local name=$1 indexes=$2 checks=${3:-0} i method
+	# payload and metadata compressed as a log's are (lz4 where the server has it)
+	method=$(bq -c "SELECT eventlog._toast_method()")
 	bq <<EOF
 CREATE TABLE $name (
 	event_id uuid, tenant_id text, event_type text, subject text, occurred_at timestamptz,
-	received_at timestamptz, schema_version int, payload jsonb, metadata jsonb);
+	received_at timestamptz, schema_version int, payload jsonb COMPRESSION $method,
+	metadata jsonb COMPRESSION $method);
 EOF
 	if [ "$checks" = 1 ]; then
 		bq <<EOF
@@ -1013,6 +1017,13 @@ EOF
 		e2)
 			bq -c "SELECT eventlog.create_log('ev_e2_copy'$LOG_ARGS)" >/dev/null
 			drop_log_indexes ev_e2_copy '%subject%'
+			;;
+		ep)
+			# pglz on every relation of the log: the partitions made later follow
+			bq -c "SELECT eventlog.create_log('ev_ep_copy'$LOG_ARGS)" >/dev/null
+			bq -c "SELECT relid FROM pg_partition_tree('ev_ep_copy')" | while read -r rel; do
+				bq -c "ALTER TABLE ONLY $rel ALTER COLUMN payload SET COMPRESSION pglz, ALTER COLUMN metadata SET COMPRESSION pglz"
+			done
 			;;
 		f) plain_table plain_f "" ;;
 		f+) plain_table plain_fc "" 1 ;;
@@ -1143,6 +1154,7 @@ run_contender() {
 	e4) run_copy e4 "(e4) psql \\copy into a log, 4 tenant buckets" ev_e4_copy "$COPY_V7" "$ROWS" ;;
 	e0) run_copy e0 "(e0) psql \\copy into a log, its indexes dropped" ev_e0_copy "$COPY_V7" "$ROWS" ;;
 	e2) run_copy e2 "(e2) psql \\copy into a log without its (tenant_id, subject, received_at) index" ev_e2_copy "$COPY_V7" "$ROWS" ;;
+	ep) run_copy ep "(ep) psql \\copy into a log with pglz instead of lz4" ev_ep_copy "$COPY_V7" "$ROWS" ;;
 	f+) run_copy f+ "(f+) as (f), with the log's NOT NULLs and CHECKs" plain_fc "$COPY_V7" "$ROWS" ;;
 	g1) run_copy g1 "(g1) as (f), with only the (tenant_id, received_at) index" plain_g1 "$COPY_V7" "$ROWS" ;;
 	g2) run_copy g2 "(g2) as (f), with only the (event_id) index" plain_g2 "$COPY_V7" "$ROWS" ;;
