@@ -559,7 +559,7 @@ ingest_client() {
 		-f "$WORK/ingest-$RUN_ID.part.$1" -n "$INGEST_BATCH"
 }
 
-# ingest_psql_client K: client K of run_ingest_psql: psql runs its script of calls.
+# ingest_psql_client K: client K of run_ingest with psql (cp): psql runs its script of calls.
 ingest_psql_client() {
 	timed "$WORK/usage-$RUN_ID.$1" psql -X -q -At -v ON_ERROR_STOP=1 -d bench -f "$WORK/ingest-$RUN_ID.sql.$1"
 }
